@@ -1,0 +1,5 @@
+import sys
+
+from lembed.cli import main
+
+sys.exit(main())

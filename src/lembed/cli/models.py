@@ -1,0 +1,80 @@
+"""``lembed models`` and ``lembed pull``: the catalog and downloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from lembed.errors import LembedError
+from lembed.models.catalog import CATALOG
+from lembed.models.resolve import resolve
+
+
+def _where(name: str) -> str:
+    try:
+        found = resolve(name)
+    except LembedError:
+        return ""
+    return f"{found.source}: {found.path}"
+
+
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines output")] = False,
+) -> None:
+    """List the catalog, with where each model is available on this machine."""
+    rows = [
+        {
+            "name": s.name,
+            "aliases": list(s.aliases),
+            "hf_id": s.hf_id,
+            "dim": s.dim,
+            "max_tokens": s.max_tokens,
+            "pooling": s.pooling,
+            "query_prefix": s.query_prefix,
+            "document_prefix": s.document_prefix,
+            "matryoshka_dims": list(s.matryoshka_dims),
+            "license": s.license,
+            "params_m": s.params_m,
+            "size_mb": s.size_mb,
+            "languages": s.languages,
+            "available": _where(s.name),
+        }
+        for s in CATALOG
+    ]
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "aliases", "dim", "tokens", "params", "license", "local")
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            ", ".join(row["aliases"]),  # type: ignore[arg-type]
+            str(row["dim"]),
+            str(row["max_tokens"]),
+            f"{row['params_m']}M",
+            str(row["license"]),
+            str(row["available"]).split(":", 1)[0] or "-",
+        )
+    Console().print(table)
+
+
+def pull(
+    name: Annotated[str, typer.Argument(help="catalog name, alias or HF id (org/name)")],
+    revision: Annotated[str | None, typer.Option(help="branch, tag or commit")] = None,
+) -> None:
+    """Download a model from the Hugging Face hub into the local HF cache."""
+    from lembed.models.pull import pull as download
+
+    path = download(name, revision=revision)
+    typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(models)
+    app.command()(pull)

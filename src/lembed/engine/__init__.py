@@ -1,0 +1,1 @@
+"""The engine: loaded models and (for the server) the dynamic batcher."""

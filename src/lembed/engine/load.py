@@ -1,0 +1,64 @@
+"""Build an :class:`EmbeddingModel` from a name: resolve files, pick the backend, load."""
+
+from __future__ import annotations
+
+import time
+
+from lembed.engine.model import EmbeddingModel
+from lembed.errors import ValidationError
+from lembed.models.resolve import resolve
+from lembed.runtime.backends import Backend
+from lembed.runtime.tokenizer import Tokenizer
+from lembed.settings import Settings
+
+
+def load_model(
+    name: str | None = None,
+    *,
+    backend: str | None = None,
+    quantize: str | None = None,
+    device: str | None = None,
+    settings: Settings | None = None,
+) -> EmbeddingModel:
+    """Load an embedding model by catalog name, alias, HF id or folder path.
+
+    Arguments left as ``None`` come from ``settings`` (by default ``Settings()``, which reads
+    ``LEMBED_*`` environment variables). Nothing is downloaded: a model that is not on this
+    machine raises :class:`lembed.errors.ModelNotFoundError` saying how to get it.
+    """
+    settings = settings or Settings()
+    start = time.perf_counter()
+    resolved = resolve(name or settings.model, allow_paths=settings.allow_model_paths)
+    tokenizer = Tokenizer.from_folder(resolved.path, resolved.spec.max_tokens)
+    kind = backend or settings.backend
+    quant = quantize or settings.quantize
+    dev = device or settings.device
+    if quant not in ("none", "int8"):
+        raise ValidationError(f"quantize must be 'none' or 'int8', not {quant!r}")
+    runtime: Backend
+    if kind == "onnx":
+        from lembed.runtime.backends.onnx import OnnxBackend
+        from lembed.runtime.export import onnx_graph
+
+        graph = onnx_graph(resolved, settings.cache_dir, quant)
+        runtime = OnnxBackend(graph, threads=settings.threads, device=dev)
+    elif kind == "torch":
+        if quant != "none":
+            raise ValidationError("int8 quantisation is available on the onnx backend only")
+        from lembed.runtime.backends.torch import TorchBackend
+
+        runtime = TorchBackend(resolved, threads=settings.threads, device=dev)
+    elif kind == "fake":
+        from lembed.runtime.backends.fake import FakeBackend
+
+        runtime = FakeBackend(resolved.spec.dim)
+    else:
+        raise ValidationError(f"backend must be onnx, torch or fake, not {kind!r}")
+    return EmbeddingModel(
+        resolved,
+        tokenizer,
+        runtime,
+        batch_tokens=settings.batch_tokens,
+        max_batch_size=settings.max_batch_size,
+        load_seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,284 @@
+"""An embedding model ready to use: tokenizer + backend + the model's rules.
+
+``EmbeddingModel.embed`` applies the model's query/document prefix, enforces its context
+window (error, or truncate and report), runs length-sorted batches cut by a token budget
+that counts padding, pools, L2-normalises, and shapes the output (Matryoshka dimensions,
+int8/binary).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from tokenizers import Encoding
+
+from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
+from lembed.models.catalog import ModelSpec
+from lembed.models.resolve import ResolvedModel
+from lembed.runtime.backends import Backend
+from lembed.runtime.pooling import l2_normalize, pool
+from lembed.runtime.quantize import OUTPUT_DTYPES, OutputDtype, quantize, truncate_dims
+from lembed.runtime.tokenizer import Tokenizer
+
+InputType = Literal["query", "document", "none"]
+Truncate = Literal["right", "left", "error"]
+INPUT_TYPES: tuple[InputType, ...] = ("query", "document", "none")
+TRUNCATE_MODES: tuple[Truncate, ...] = ("right", "left", "error")
+
+
+class MatryoshkaWarning(UserWarning):
+    """Dimensions were cut on a model not trained for that size."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Texts tokenised for one model: exact counts and which ones were cut."""
+
+    encodings: list[Encoding]
+    truncated: list[int] = field(default_factory=list)
+
+    @property
+    def token_counts(self) -> list[int]:
+        return [len(e.ids) for e in self.encodings]
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """The result of :meth:`EmbeddingModel.embed`."""
+
+    vectors: np.ndarray  # [n, dimensions] of the output dtype (packed bytes for binary)
+    token_counts: list[int]  # tokens per input as embedded (prefix and specials included)
+    truncated: list[int]  # indices of inputs cut to the model's window
+    model: str
+    seconds: float = 0.0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(self.token_counts)
+
+
+def plan_batches(lengths: Sequence[int], budget: int, max_batch: int) -> list[list[int]]:
+    """Group indices into batches, longest first, so ``len(batch) * longest <= budget``.
+
+    Padding counts: every row of a batch is as long as its longest member. An input longer
+    than the budget on its own still gets a batch of one.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (
+            len(current) >= max_batch or (len(current) + 1) * lengths[current[0]] > budget
+        ):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def check_texts(texts: object) -> list[str]:
+    """Validate an input list: a non-empty list of non-blank strings."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list | tuple):
+        raise ValidationError("input must be a string or a list of strings", param="input")
+    if not texts:
+        raise EmptyInputError("input is empty: give at least one text", param="input")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"input[{i}] must be a string, not {type(text).__name__}", param="input"
+            )
+        if not text.strip():
+            raise EmptyInputError(f"input[{i}] is empty or whitespace only", param="input")
+    return list(texts)
+
+
+class EmbeddingModel:
+    """A loaded embedding model. Thread-compatible: one forward pass at a time per caller."""
+
+    def __init__(
+        self,
+        resolved: ResolvedModel,
+        tokenizer: Tokenizer,
+        backend: Backend,
+        *,
+        batch_tokens: int = 8192,
+        max_batch_size: int = 64,
+        load_seconds: float = 0.0,
+    ) -> None:
+        self.resolved = resolved
+        self.spec: ModelSpec = resolved.spec
+        self.tokenizer = tokenizer
+        self.backend = backend
+        self.batch_tokens = batch_tokens
+        self.max_batch_size = max_batch_size
+        self.load_seconds = load_seconds
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self.tokenizer.max_tokens
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingModel({self.name!r}, backend={self.backend.name!r}, "
+            f"device={self.backend.device!r}, dim={self.dim}, max_tokens={self.max_tokens})"
+        )
+
+    # -- tokenisation -------------------------------------------------------------------
+
+    def with_prefix(self, texts: list[str], input_type: str) -> list[str]:
+        if input_type not in INPUT_TYPES:
+            raise ValidationError(
+                f"input_type must be one of {', '.join(INPUT_TYPES)}, not {input_type!r}",
+                param="input_type",
+            )
+        prefix = self.spec.prefix(input_type)
+        return [prefix + t for t in texts] if prefix else texts
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        input_type: InputType = "document",
+        truncate: Truncate | bool = "right",
+    ) -> Encoded:
+        """Validate, prefix and tokenise ``texts`` within the model's window."""
+        mode = _truncate_mode(truncate)
+        prefixed = self.with_prefix(check_texts(texts), input_type)
+        encodings = self.tokenizer.encode(prefixed)
+        long = [i for i, e in enumerate(encodings) if len(e.ids) > self.max_tokens]
+        if long and mode == "error":
+            i = long[0]
+            raise InputTooLongError(
+                f"input[{i}] has {len(encodings[i].ids)} tokens, more than the "
+                f"{self.max_tokens}-token window of {self.name}; shorten or split it, or allow "
+                "truncation",
+                index=i,
+                tokens=len(encodings[i].ids),
+                limit=self.max_tokens,
+            )
+        if long:
+            cut = self.tokenizer.truncate([prefixed[i] for i in long], mode)  # type: ignore[arg-type]
+            for i, enc in zip(long, cut, strict=True):
+                encodings[i] = enc
+        return Encoded(encodings, long)
+
+    def tokenize(self, texts: Sequence[str], *, input_type: InputType = "none") -> list[list[int]]:
+        """Token ids of each text (prefix included when asked), not truncated."""
+        prefixed = self.with_prefix(check_texts(texts), input_type)
+        return [list(e.ids) for e in self.tokenizer.encode(prefixed)]
+
+    def count_tokens(self, texts: Sequence[str], *, input_type: InputType = "none") -> list[int]:
+        """Exact token counts (special tokens included), before any truncation."""
+        return [len(ids) for ids in self.tokenize(texts, input_type=input_type)]
+
+    # -- inference ----------------------------------------------------------------------
+
+    def forward(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        """Unit float32 vectors for ``encodings``, in their order, batched by token budget."""
+        out = np.empty((len(encodings), self.dim), dtype=np.float32)
+        lengths = [len(e.ids) for e in encodings]
+        for idx in plan_batches(lengths, self.batch_tokens, self.max_batch_size):
+            batch = self.tokenizer.pad([encodings[i] for i in idx])
+            hidden = self.backend.forward(batch)
+            out[idx] = l2_normalize(pool(hidden, batch.attention_mask, self.spec.pooling))
+        return out
+
+    def shape(
+        self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"
+    ) -> np.ndarray:
+        """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors."""
+        self.check_output(dimensions, dtype)
+        if dimensions is not None and dimensions != self.dim:
+            vectors = truncate_dims(vectors, dimensions)
+        return quantize(vectors, dtype)
+
+    def check_output(self, dimensions: int | None, dtype: str) -> None:
+        """Validate ``dimensions`` and ``dtype`` before any work is done."""
+        if dtype not in OUTPUT_DTYPES:
+            raise ValidationError(
+                f"dtype must be one of {', '.join(OUTPUT_DTYPES)}, not {dtype!r}", param="dtype"
+            )
+        if dimensions is None:
+            return
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int):
+            raise ValidationError("dimensions must be an integer", param="dimensions")
+        if not 1 <= dimensions <= self.dim:
+            raise ValidationError(
+                f"dimensions must be between 1 and {self.dim} for {self.name}, not {dimensions}",
+                param="dimensions",
+            )
+        if dtype in ("binary", "ubinary") and dimensions % 8:
+            raise ValidationError(
+                "binary output packs 8 dimensions per byte: dimensions must be a multiple of 8",
+                param="dimensions",
+            )
+        if dimensions != self.dim and dimensions not in self.spec.matryoshka_dims:
+            trained = ", ".join(map(str, self.spec.matryoshka_dims)) or "none"
+            warnings.warn(
+                f"{self.name} was not trained for {dimensions} dimensions (Matryoshka sizes: "
+                f"{trained}); expect a larger quality loss",
+                MatryoshkaWarning,
+                stacklevel=3,
+            )
+
+    def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        input_type: InputType = "document",
+        dimensions: int | None = None,
+        dtype: OutputDtype = "float32",
+        truncate: Truncate | bool = "right",
+    ) -> Embeddings:
+        """Embed ``texts`` (one string or a list) into L2-normalised vectors.
+
+        ``input_type`` picks the model's prefix: "query" for search queries, "document"
+        (default) for what is stored, "none" for no prefix. ``truncate`` is "right" (default)
+        or "left" to cut over-long inputs and report them in ``Embeddings.truncated``, or
+        "error" to refuse them.
+        """
+        start = time.perf_counter()
+        items = check_texts(texts)
+        self.check_output(dimensions, dtype)
+        encoded = self.encode(items, input_type=input_type, truncate=truncate)
+        vectors = self.forward(encoded.encodings)
+        with warnings.catch_warnings():  # already warned by check_output above
+            warnings.simplefilter("ignore", MatryoshkaWarning)
+            shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype)
+        return Embeddings(
+            vectors=shaped,
+            token_counts=encoded.token_counts,
+            truncated=encoded.truncated,
+            model=self.name,
+            seconds=time.perf_counter() - start,
+        )
+
+
+def _truncate_mode(truncate: object) -> Truncate:
+    if truncate is True:
+        return "right"
+    if truncate is False:
+        return "error"
+    if truncate in TRUNCATE_MODES:
+        return truncate
+    raise ValidationError(
+        f"truncate must be one of {', '.join(TRUNCATE_MODES)} (or a bool), not {truncate!r}",
+        param="truncate",
+    )

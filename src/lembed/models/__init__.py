@@ -1,0 +1,1 @@
+"""Model catalog, resolution of names to local files, and downloads."""

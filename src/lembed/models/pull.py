@@ -1,0 +1,45 @@
+"""Download a model into the Hugging Face cache — the only code in lembed that goes online."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lembed.errors import LembedError, ModelNotFoundError, require
+from lembed.models.catalog import find
+
+# What an embedding model needs; skips other frameworks' weights (tf, flax, openvino, gguf).
+ALLOW_PATTERNS = [
+    "*.json",
+    "*.txt",
+    "*.model",
+    "*.safetensors",
+    "*/config.json",
+    "onnx/model.onnx",
+    "onnx/model.onnx_data",
+]
+
+
+class PullError(LembedError):
+    """A download failed (offline, unknown repository, gated model...)."""
+
+    code = "pull_failed"
+
+
+def pull(name: str, *, revision: str | None = None) -> Path:
+    """Download ``name`` (catalog name, alias or HF id) and return its local folder."""
+    spec = find(name)
+    hf_id = spec.hf_id if spec else name.strip()
+    if "/" not in hf_id:
+        raise ModelNotFoundError(
+            f"unknown model {name!r}: use a catalog name (`lembed models`) "
+            "or an HF id like org/name"
+        )
+    hub = require("huggingface_hub", "hub", "Downloading models")
+    try:
+        path = hub.snapshot_download(
+            repo_id=hf_id, revision=revision, allow_patterns=ALLOW_PATTERNS
+        )
+    except Exception as exc:  # the hub raises many types (HTTP, offline, gated); say which
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PullError(f"cannot download {hf_id} from the Hugging Face hub: {reason}") from exc
+    return Path(path)

@@ -1,0 +1,1 @@
+"""Tokenizer, backends, pooling and output quantisation."""

@@ -1,0 +1,58 @@
+"""ONNX Runtime backend (the default): CPU, or CUDA when onnxruntime-gpu and a GPU are there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lembed.errors import BackendError
+from lembed.runtime.tokenizer import Batch
+
+
+def choose_providers(available: list[str], device: str) -> list[str]:
+    """ONNX Runtime execution providers for ``device`` ("auto", "cpu" or "cuda")."""
+    has_cuda = "CUDAExecutionProvider" in available
+    if device == "cuda" and not has_cuda:
+        raise BackendError("device 'cuda' asked for, but onnxruntime has no CUDA provider here")
+    if device in ("cuda", "auto") and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class OnnxBackend:
+    name = "onnx"
+
+    def __init__(self, graph: Path, *, threads: int = 0, device: str = "auto") -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        providers = choose_providers(ort.get_available_providers(), device)
+        try:
+            self._session: Any = ort.InferenceSession(str(graph), options, providers=providers)
+        except Exception as exc:
+            raise BackendError(f"cannot load ONNX graph {graph}: {exc}") from exc
+        self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        outputs = self._session.get_outputs()
+        names = [o.name for o in outputs]
+        for wanted in ("last_hidden_state", "token_embeddings"):
+            if wanted in names:
+                self._output = wanted
+                break
+        else:
+            self._output = next(o.name for o in outputs if len(o.shape) == 3)
+
+    def forward(self, batch: Batch) -> np.ndarray:
+        feed = {
+            "input_ids": batch.input_ids,
+            "attention_mask": batch.attention_mask,
+            "token_type_ids": batch.token_type_ids,
+        }
+        (hidden,) = self._session.run([self._output], {k: feed[k] for k in self._inputs})
+        return np.asarray(hidden, dtype=np.float32)

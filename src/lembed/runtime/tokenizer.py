@@ -1,0 +1,85 @@
+"""Tokenization with HF ``tokenizers``: exact counts, explicit truncation, pad to longest.
+
+A model folder's ``tokenizer.json`` may carry fixed padding and truncation (the packaged
+all-MiniLM-L6-v2 pads and cuts at 128 while the model is used at 256). We drop both and
+apply the model's own window here, so counts are exact and truncation is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from tokenizers import Encoding
+from tokenizers import Tokenizer as HFTokenizer
+
+from lembed.errors import ValidationError
+
+Direction = Literal["right", "left"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Model inputs for one forward pass, padded to the longest sequence in the batch."""
+
+    input_ids: np.ndarray  # int64 [batch, seq]
+    attention_mask: np.ndarray  # int64 [batch, seq]
+    token_type_ids: np.ndarray  # int64 [batch, seq]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.input_ids.shape
+        return rows, cols
+
+
+class Tokenizer:
+    """Wraps a ``tokenizers.Tokenizer`` with the model's context window."""
+
+    def __init__(self, tokenizer: HFTokenizer, max_tokens: int) -> None:
+        self._tok = tokenizer
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self._truncating: dict[Direction, HFTokenizer] = {}
+        self.max_tokens = max_tokens
+        pad = self._tok.token_to_id("[PAD]")
+        if pad is None:
+            pad = self._tok.token_to_id("<pad>")
+        self.pad_id = int(pad or 0)
+
+    @classmethod
+    def from_folder(cls, folder: Path, max_tokens: int) -> Tokenizer:
+        path = folder / "tokenizer.json"
+        if not path.is_file():
+            raise ValidationError(f"{folder}: no tokenizer.json (a fast tokenizer is required)")
+        return cls(HFTokenizer.from_file(str(path)), max_tokens)
+
+    def encode(self, texts: list[str]) -> list[Encoding]:
+        """Encode without truncation: the lengths are the exact token counts."""
+        return list(self._tok.encode_batch(texts, add_special_tokens=True))
+
+    def truncate(self, texts: list[str], direction: Direction) -> list[Encoding]:
+        """Encode cut to the window, keeping special tokens, from the given side."""
+        tok = self._truncating.get(direction)
+        if tok is None:
+            tok = HFTokenizer.from_str(self._tok.to_str())
+            tok.enable_truncation(self.max_tokens, direction=direction)
+            self._truncating[direction] = tok
+        return list(tok.encode_batch(texts, add_special_tokens=True))
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return str(self._tok.decode(ids, skip_special_tokens=skip_special_tokens))
+
+    def pad(self, encodings: list[Encoding]) -> Batch:
+        """Stack encodings into arrays padded (on the right) to the longest one."""
+        longest = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), longest), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), longest), dtype=np.int64)
+        types = np.zeros((len(encodings), longest), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = 1
+            types[row, :n] = enc.type_ids
+        return Batch(ids, mask, types)

@@ -1,0 +1,40 @@
+"""One typed settings object, read from ``LEMBED_*`` environment variables when built.
+
+Build it once (``Settings()``) at the entry point and pass it down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["onnx", "torch", "fake"]
+Quantize = Literal["none", "int8"]
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lembed"
+
+
+class Settings(BaseSettings):
+    """lembed's configuration (environment prefix ``LEMBED_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEMBED_", extra="ignore")
+
+    model: str = Field("all-minilm-l6-v2", description="default model name, alias or path")
+    backend: Backend = Field("onnx", description="onnx (default), torch, or fake (tests)")
+    quantize: Quantize = Field("none", description="onnx weights: none (fp32) or int8")
+    device: str = Field("auto", description="auto, cpu or cuda")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="exported ONNX graphs")
+    threads: int = Field(0, ge=0, description="inference threads; 0 = one per core")
+    batch_tokens: int = Field(
+        8192, ge=1, description="token budget of one forward pass, padding included"
+    )
+    max_batch_size: int = Field(64, ge=1, description="most inputs in one forward pass")
+    allow_model_paths: bool = Field(True, description="allow a model to be a local folder path")

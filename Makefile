@@ -29,13 +29,13 @@ run: setup
 		| $(BIN)/python -c 'import json,sys; r=json.loads(sys.stdin.readline()); v=r["embedding"]; print(r["model"], "shape", (len(v),), "first", [round(x, 4) for x in v[:5]])'
 
 lint: setup-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
 format: setup-dev
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format
+	$(BIN)/ruff check --fix
 
 test: lint
 	$(BIN)/pytest

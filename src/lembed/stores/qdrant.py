@@ -1,0 +1,251 @@
+"""Qdrant through ``qdrant-client``: a server URL (``qdrant+http://host:6333``) or the client's
+local mode (``qdrant+local:./path``), on one code path.
+
+Qdrant point ids must be UUIDs or integers, so a lembed id maps to ``uuid5(id)`` and travels
+in the payload (``lembed_id``) with the text (``lembed_text``) and the metadata (``meta``,
+filtered as ``meta.<key>``). Distance is cosine.
+
+Quantisation (``int8`` scalar or ``binary``, searched with rescoring on the original vectors)
+is sent to a server only: qdrant-client's local mode accepts a quantisation config and
+silently ignores it (it is brute force), so asking for it there is an error rather than a
+claim we cannot keep. The embedded Qdrant with real quantisation is ``qdrant:`` (qdrant-edge).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from lembed.errors import StoreError, ValidationError, require
+from lembed.stores.base import (
+    CollectionInfo,
+    Hit,
+    Metadata,
+    MetaValue,
+    Where,
+    check_batch,
+    check_dim,
+    check_k,
+    unit,
+)
+
+Quantization = Literal["none", "int8", "binary"]
+QUANTIZATIONS: tuple[Quantization, ...] = ("none", "int8", "binary")
+_BATCH = 256
+_PAGE = 1000
+
+
+def point_id(id_: str) -> str:
+    """The UUID Qdrant stores for a lembed id (stable across runs and machines)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "lembed:" + id_))
+
+
+def payload(id_: str, text: str, meta: Metadata) -> dict[str, Any]:
+    return {"lembed_id": id_, "lembed_text": text, "meta": dict(meta)}
+
+
+def unpack(data: dict[str, Any] | None) -> tuple[str, str, Metadata]:
+    data = data or {}
+    return (
+        str(data.get("lembed_id", "")),
+        str(data.get("lembed_text", "")),
+        dict(data.get("meta") or {}),
+    )
+
+
+def check_quantization(value: str) -> Quantization:
+    if value not in QUANTIZATIONS:
+        raise ValidationError(
+            f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {value!r}"
+        )
+    return value
+
+
+class QdrantStore:
+    """One Qdrant collection through qdrant-client."""
+
+    def __init__(self, client: Any, name: str, dim: int, quantized: bool) -> None:
+        self._client = client
+        self._m = require("qdrant_client.models", "qdrant", "the Qdrant store")
+        self.name = name
+        self.dim = dim
+        self._quantized = quantized
+
+    def _filter(self, where: Where | None) -> Any:
+        if not where:
+            return None
+        return self._m.Filter(must=[self._condition(k, v) for k, v in where.items()])
+
+    def _condition(self, key: str, value: MetaValue) -> Any:
+        if isinstance(value, float):
+            return self._m.FieldCondition(
+                key=f"meta.{key}", range=self._m.Range(gte=value, lte=value)
+            )
+        return self._m.FieldCondition(key=f"meta.{key}", match=self._m.MatchValue(value=value))
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None:
+        vecs = check_batch(ids, vectors, texts, metadatas, self.dim)
+        for start in range(0, len(ids), _BATCH):
+            points = [
+                self._m.PointStruct(
+                    id=point_id(ids[i]),
+                    vector=vecs[i].tolist(),
+                    payload=payload(ids[i], texts[i], metadatas[i]),
+                )
+                for i in range(start, min(start + _BATCH, len(ids)))
+            ]
+            self._client.upsert(self.name, points=points, wait=True)
+
+    def query(self, vector: np.ndarray, k: int = 10, where: Where | None = None) -> list[Hit]:
+        check_k(k)
+        q = unit(vector, self.dim)[0]
+        params = None
+        if self._quantized:
+            params = self._m.SearchParams(
+                quantization=self._m.QuantizationSearchParams(rescore=True, oversampling=2.0)
+            )
+        res = self._client.query_points(
+            self.name,
+            query=q.tolist(),
+            limit=k,
+            query_filter=self._filter(where),
+            search_params=params,
+            with_payload=True,
+        )
+        hits = []
+        for point in res.points:
+            id_, text, meta = unpack(point.payload)
+            hits.append(Hit(id_, float(point.score), text, meta))
+        return hits
+
+    def delete(self, ids: Sequence[str] | None = None, where: Where | None = None) -> None:
+        if ids:
+            selector = self._m.PointIdsList(points=[point_id(i) for i in ids])
+            self._client.delete(self.name, points_selector=selector, wait=True)
+        if where:
+            selector = self._m.FilterSelector(filter=self._filter(where))
+            self._client.delete(self.name, points_selector=selector, wait=True)
+
+    def count(self, where: Where | None = None) -> int:
+        return int(
+            self._client.count(self.name, count_filter=self._filter(where), exact=True).count
+        )
+
+    def scan(self, where: Where | None = None) -> dict[str, Metadata]:
+        out: dict[str, Metadata] = {}
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self.name,
+                scroll_filter=self._filter(where),
+                limit=_PAGE,
+                offset=offset,
+                with_payload=True,
+            )
+            for rec in records:
+                id_, _, meta = unpack(rec.payload)
+                out[id_] = meta
+            if offset is None:
+                return out
+
+    def close(self) -> None:
+        pass
+
+
+class QdrantClient:
+    """A Qdrant server (``url``) or qdrant-client local folder (``path``)."""
+
+    def __init__(
+        self,
+        *,
+        path: str | Path | None = None,
+        url: str | None = None,
+        quantization: str = "none",
+    ) -> None:
+        qc = require("qdrant_client", "qdrant", "the Qdrant store")
+        self._m = require("qdrant_client.models", "qdrant", "the Qdrant store")
+        self.quantization = check_quantization(quantization)
+        if url is None and self.quantization != "none":
+            raise ValidationError(
+                "qdrant-client's local mode ignores quantisation (it searches by brute force); "
+                "use a qdrant+http:// server or the embedded qdrant: store for "
+                f"--quantization {self.quantization}"
+            )
+        try:
+            if url is not None:
+                self.uri = f"qdrant+{url}"
+                self._client = qc.QdrantClient(url=url)
+            else:
+                folder = Path(path or ".lembed/qdrant")
+                self.uri = f"qdrant+local:{folder}"
+                self._client = qc.QdrantClient(path=str(folder))
+        except Exception as exc:
+            raise StoreError(f"cannot open Qdrant at {url or path}: {exc}") from exc
+
+    def _quantization_config(self) -> Any:
+        m = self._m
+        if self.quantization == "int8":
+            return m.ScalarQuantization(
+                scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, always_ram=True)
+            )
+        if self.quantization == "binary":
+            return m.BinaryQuantization(binary=m.BinaryQuantizationConfig(always_ram=True))
+        return None
+
+    def open(self, name: str, dim: int, model: str | None = None) -> QdrantStore:
+        if not self._client.collection_exists(name):
+            meta: dict[str, Any] = {"lembed_dim": dim, "lembed_quantization": self.quantization}
+            if model:
+                meta["lembed_model"] = model
+            self._client.create_collection(
+                name,
+                vectors_config=self._m.VectorParams(size=dim, distance=self._m.Distance.COSINE),
+                quantization_config=self._quantization_config(),
+                metadata=meta,
+            )
+        store = self.get(name)
+        check_dim(name, store.dim, dim)
+        return store
+
+    def get(self, name: str) -> QdrantStore:
+        if not self._client.collection_exists(name):
+            raise StoreError(f"no collection {name!r} in {self.uri}")
+        info = self._client.get_collection(name)
+        size = info.config.params.vectors.size
+        return QdrantStore(
+            self._client, name, int(size), info.config.quantization_config is not None
+        )
+
+    def collections(self) -> list[CollectionInfo]:
+        out = []
+        for desc in self._client.get_collections().collections:
+            info = self._client.get_collection(desc.name)
+            meta = info.config.metadata or {}
+            out.append(
+                CollectionInfo(
+                    desc.name,
+                    int(self._client.count(desc.name, exact=True).count),
+                    int(info.config.params.vectors.size),
+                    meta.get("lembed_model"),
+                )
+            )
+        return out
+
+    def drop(self, name: str) -> bool:
+        if not self._client.collection_exists(name):
+            return False
+        self._client.delete_collection(name)
+        return True
+
+    def close(self) -> None:
+        self._client.close()

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
 
-.PHONY: setup setup-dev run test lint format bench clean
+.PHONY: setup setup-dev run test lint format bench openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(VENV)/.setup: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[torch,hub]'
+	$(PIP) -e '.[torch,hub,server]'
 	touch $@
 
 $(VENV)/.setup-dev: $(VENV)/.setup
@@ -25,8 +25,7 @@ setup: $(VENV)/.setup
 setup-dev: $(VENV)/.setup-dev
 
 run: setup
-	$(BIN)/lembed embed "Local embeddings keep your text on your machine." \
-		| $(BIN)/python -c 'import json,sys; r=json.loads(sys.stdin.readline()); v=r["embedding"]; print(r["model"], "shape", (len(v),), "first", [round(x, 4) for x in v[:5]])'
+	$(BIN)/lembed serve
 
 lint: setup-dev
 	$(BIN)/ruff check
@@ -42,6 +41,9 @@ test: lint
 
 bench: setup-dev
 	$(BIN)/python benchmarks/throughput.py
+
+openapi: setup-dev
+	$(BIN)/python scripts/openapi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

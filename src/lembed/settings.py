@@ -38,3 +38,11 @@ class Settings(BaseSettings):
     )
     max_batch_size: int = Field(64, ge=1, description="most inputs in one forward pass")
     allow_model_paths: bool = Field(True, description="allow a model to be a local folder path")
+    # server
+    host: str = Field("127.0.0.1", description="address `lembed serve` binds")
+    port: int = Field(11434, ge=0, le=65535, description="port `lembed serve` listens on")
+    api_key: str | None = Field(None, description="require 'Authorization: Bearer <key>'")
+    max_inputs: int = Field(2048, ge=1, description="most inputs in one request")
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="largest request body")
+    max_queue: int = Field(4096, ge=1, description="most inputs waiting; more → overloaded")
+    public_metrics: bool = Field(False, description="serve /metrics without the API key")

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lembed.cli import embed, models
+from lembed.cli import embed, models, serve
 from lembed.errors import LembedError
 from lembed.settings import Settings
 
@@ -28,6 +28,7 @@ def _root(ctx: typer.Context) -> None:
 
 embed.register(app)
 models.register(app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,7 +149,11 @@ class EmbeddingModel:
                 param="input_type",
             )
         prefix = self.spec.prefix(input_type)
-        return [prefix + t for t in texts] if prefix else texts
+        if not prefix:
+            return texts
+        # Text that already carries the prefix (code written for a server that applies
+        # none) is left alone rather than prefixed twice.
+        return [t if t.startswith(prefix) else prefix + t for t in texts]
 
     def encode(
         self,
@@ -190,15 +194,18 @@ class EmbeddingModel:
 
     # -- inference ----------------------------------------------------------------------
 
-    def forward(self, encodings: Sequence[Encoding]) -> np.ndarray:
-        """Unit float32 vectors for ``encodings``, in their order, batched by token budget."""
+    def forward(self, encodings: Sequence[Encoding], *, normalize: bool = True) -> np.ndarray:
+        """Pooled float32 vectors for ``encodings``, in their order, batched by token budget.
+
+        Unit length unless ``normalize=False`` (the raw pooled output, as TEI offers).
+        """
         out = np.empty((len(encodings), self.dim), dtype=np.float32)
         lengths = [len(e.ids) for e in encodings]
         for idx in plan_batches(lengths, self.batch_tokens, self.max_batch_size):
             batch = self.tokenizer.pad([encodings[i] for i in idx])
             hidden = self.backend.forward(batch)
-            out[idx] = l2_normalize(pool(hidden, batch.attention_mask, self.spec.pooling))
-        return out
+            out[idx] = pool(hidden, batch.attention_mask, self.spec.pooling)
+        return l2_normalize(out) if normalize else out
 
     def shape(
         self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"

@@ -68,6 +68,14 @@ class Tokenizer:
             self._truncating[direction] = tok
         return list(tok.encode_batch(texts, add_special_tokens=True))
 
+    @property
+    def vocab_size(self) -> int:
+        return int(self._tok.get_vocab_size(with_added_tokens=True))
+
+    def tokens(self, text: str, add_special_tokens: bool = True) -> Encoding:
+        """One text's encoding (ids, tokens, offsets), not truncated."""
+        return self._tok.encode(text, add_special_tokens=add_special_tokens)
+
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=skip_special_tokens))
 

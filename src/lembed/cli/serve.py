@@ -1,0 +1,116 @@
+"""``lembed serve``: one process speaking the Ollama, OpenAI and TEI embedding APIs."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+from typing import Annotated
+
+import typer
+
+from lembed.errors import LembedError, ValidationError, require
+from lembed.settings import Settings
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a taken port is a one-line error, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise LembedError(
+                f"port {port} on {host} is already in use (is Ollama running? stop it, or "
+                "pass --port)"
+            ) from exc
+        raise LembedError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def parse_input_types(values: list[str]) -> dict[str, str]:
+    """``document`` (all models) or ``MODEL=query`` → {"*": ..., "MODEL": ...}."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, _, kind = value.rpartition("=")
+        if kind not in ("query", "document", "none"):
+            raise ValidationError(f"--input-type {value!r}: use query, document or none")
+        out[name or "*"] = kind
+    return out
+
+
+def serve(
+    ctx: typer.Context,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="model to serve (repeat for several; first = default)"),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 11434, Ollama's)")] = None,
+    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    quantize: Annotated[str | None, typer.Option(help="none or int8 (onnx)")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="require this Bearer key (all routes but health)")
+    ] = None,
+    input_type: Annotated[
+        list[str] | None,
+        typer.Option(help="default prefix when a request doesn't say: TYPE or MODEL=TYPE"),
+    ] = None,
+    max_inputs: Annotated[int | None, typer.Option(help="most inputs per request")] = None,
+    max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
+    max_queue: Annotated[int | None, typer.Option(help="most queued inputs")] = None,
+    batch_tokens: Annotated[int | None, typer.Option(help="token budget per batch")] = None,
+    max_batch_size: Annotated[int | None, typer.Option(help="most inputs per batch")] = None,
+) -> None:
+    """Serve embedding models over the Ollama, OpenAI/Infinity and TEI APIs."""
+    uvicorn = require("uvicorn", "server", "lembed serve")
+    from lembed.engine.load import load_model
+    from lembed.engine.pool import ModelPool
+    from lembed.server.app import create_app
+    from lembed.server.state import ServerConfig
+
+    base: Settings = ctx.obj
+    overrides = {
+        "host": host,
+        "port": port,
+        "api_key": api_key,
+        "max_inputs": max_inputs,
+        "max_body_bytes": max_body_bytes,
+        "max_queue": max_queue,
+        "batch_tokens": batch_tokens,
+        "max_batch_size": max_batch_size,
+    }
+    settings = base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    kinds = parse_input_types(input_type or [])
+    sock = bind(settings.host, settings.port)  # fail fast, before loading any model
+    names = model or [settings.model]
+    models = [load_model(n, backend=backend, quantize=quantize, settings=settings) for n in names]
+    pool = ModelPool(models, input_types=kinds, max_queue=settings.max_queue)  # type: ignore[arg-type]
+    config = ServerConfig(
+        api_key=settings.api_key,
+        max_inputs=settings.max_inputs,
+        max_body_bytes=settings.max_body_bytes,
+        public_metrics=settings.public_metrics,
+    )
+    app = create_app(pool, config)
+    port_shown = sock.getsockname()[1]
+    served = ", ".join(f"{m.name} ({m.backend.name}, {m.backend.device})" for m in models)
+    print(
+        f"lembed serving {served} on http://{settings.host}:{port_shown} — Ollama /api/embed, "
+        "OpenAI /v1/embeddings, TEI /embed; docs at /docs",
+        file=sys.stderr,
+        flush=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    )
+    server.run(sockets=[sock])
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

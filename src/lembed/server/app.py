@@ -1,0 +1,68 @@
+"""Build the FastAPI app: one process speaking the Ollama, OpenAI and TEI dialects."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+
+from lembed import __version__
+from lembed.engine.pool import ModelPool
+from lembed.server import errors, health, ollama, openai, tei
+from lembed.server.errors import AuthError
+from lembed.server.middleware import BodyLimit, RequestMetrics
+from lembed.server.state import ServerConfig, ServerState, state_of
+
+
+def require_key(request: Request) -> None:
+    """Bearer API key check (a no-op when the server has no key)."""
+    key = state_of(request).config.api_key
+    if key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), key):
+        raise AuthError("missing or wrong API key: send 'Authorization: Bearer <key>'")
+
+
+def create_app(pool: ModelPool, config: ServerConfig | None = None) -> FastAPI:
+    """The ASGI app serving ``pool``. Its lifespan starts and stops the batchers."""
+    state = ServerState(pool=pool, config=config or ServerConfig())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        state.metrics.track_queue(lambda: sum(s.batcher.queued for s in pool.served))
+        try:
+            yield
+        finally:
+            await pool.stop()
+
+    app = FastAPI(
+        title="lembed",
+        version=__version__,
+        description="Local text embeddings over the Ollama, OpenAI and TEI APIs.",
+        lifespan=lifespan,
+    )
+    app.state.lembed = state
+    errors.install(app)
+    guarded = [Depends(require_key)]
+    app.include_router(health.router)
+    app.include_router(ollama.router, dependencies=guarded)
+    app.include_router(openai.router, dependencies=guarded)
+    app.include_router(tei.router, dependencies=guarded)
+    app.add_api_route(
+        "/metrics",
+        health.metrics,
+        methods=["GET"],
+        tags=["health"],
+        dependencies=[] if state.config.public_metrics else guarded,
+    )
+    for model in pool.served:
+        model.batcher.on_batch = state.metrics.observe_batch
+    routes = set(app.openapi()["paths"])  # metrics label routes by path, others as "other"
+    app.add_middleware(RequestMetrics, metrics=state.metrics, routes=routes)
+    app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
+    return app

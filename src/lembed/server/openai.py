@@ -1,0 +1,120 @@
+"""The OpenAI (and Infinity) dialect: POST /v1/embeddings, GET /v1/models."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from lembed.engine.pool import ServedModel
+from lembed.errors import ValidationError
+from lembed.server.state import FastJSON, State, timing_headers
+
+router = APIRouter(tags=["openai"])
+
+
+class EmbeddingsRequest(BaseModel):
+    input: str | list[str] | list[int] | list[list[int]] = Field(
+        description="a text, texts, or token ids of this model's tokenizer"
+    )
+    model: str
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = None
+    user: str | None = None
+    input_type: str | None = Field(
+        None, description="lembed extension: query | document | none (prefix to apply)"
+    )
+    truncate: bool = Field(
+        False, description="lembed extension: cut over-long inputs instead of an error"
+    )
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: Usage
+
+
+def _texts(served: ServedModel, items: Any) -> list[str]:
+    """Texts of the request; token-id inputs are decoded with the model's tokenizer."""
+    if isinstance(items, str):
+        return [items]
+    if not items or isinstance(items[0], str):
+        return list(items)
+    rows = [items] if isinstance(items[0], int) else items
+    vocab = served.model.tokenizer.vocab_size
+    texts = []
+    for i, ids in enumerate(rows):
+        if not ids:
+            raise ValidationError(f"input[{i}] is an empty list of token ids", param="input")
+        bad = next((t for t in ids if not 0 <= t < vocab), None)
+        if bad is not None:
+            raise ValidationError(
+                f"input[{i}] has token id {bad}, outside this model's vocabulary (0..{vocab - 1})",
+                param="input",
+            )
+        texts.append(served.model.tokenizer.decode(ids))
+    return texts
+
+
+@router.post("/v1/embeddings", response_model=EmbeddingsResponse)
+async def embeddings(body: EmbeddingsRequest, state: State) -> FastJSON:
+    served = state.pool.get(body.model)
+    texts = _texts(served, body.input)
+    state.check_count(texts)
+    result = await state.pool.embed(
+        body.model,
+        texts,
+        input_type=body.input_type,
+        truncate="right" if body.truncate else "error",
+        dimensions=body.dimensions,
+    )
+    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
+    vectors = result.vectors
+    data: list[dict[str, Any]]
+    if body.encoding_format == "base64":
+        raw = np.ascontiguousarray(vectors, dtype="<f4")
+        data = [
+            {"object": "embedding", "index": i, "embedding": base64.b64encode(row).decode()}
+            for i, row in enumerate(raw)
+        ]
+    else:
+        data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+    content = {
+        "object": "list",
+        "data": data,
+        "model": body.model,
+        "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+    }
+    return FastJSON(content, headers=timing_headers(result.seconds, result.prompt_tokens))
+
+
+@router.get("/v1/models")
+async def models(state: State) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": s.model.name,
+                "object": "model",
+                "created": int(s.loaded_at),
+                "owned_by": "lembed",
+            }
+            for s in state.pool.served
+        ],
+    }

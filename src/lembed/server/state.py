@@ -1,0 +1,63 @@
+"""What every route needs: the model pool, the limits, the metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from lembed.engine.pool import ModelPool
+from lembed.server.errors import PayloadTooLargeError
+from lembed.server.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits and access settings of one server."""
+
+    api_key: str | None = None
+    max_inputs: int = 2048  # inputs per request (OpenAI's limit)
+    max_body_bytes: int = 2 * 1024 * 1024  # TEI's default payload limit
+    public_metrics: bool = False  # serve /metrics without the API key
+
+
+@dataclass
+class ServerState:
+    pool: ModelPool
+    config: ServerConfig
+    metrics: Metrics = field(default_factory=Metrics)
+    started: float = field(default_factory=time.time)
+
+    def check_count(self, items: Sequence[Any]) -> None:
+        if len(items) > self.config.max_inputs:
+            raise PayloadTooLargeError(
+                f"too many inputs: {len(items)} in one request, the limit is "
+                f"{self.config.max_inputs}",
+                param="input",
+            )
+
+
+def state_of(request: Request) -> ServerState:
+    state: ServerState = request.app.state.lembed
+    return state
+
+
+class FastJSON(Response):
+    """JSON via orjson: numpy arrays serialised directly, much faster than json.dumps."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def timing_headers(seconds: float, tokens: int) -> dict[str, str]:
+    return {"x-compute-time": f"{seconds * 1000:.2f}", "x-compute-tokens": str(tokens)}
+
+
+State = Annotated[ServerState, Depends(state_of)]

@@ -1,0 +1,132 @@
+"""The Hugging Face TEI dialect: /embed, /tokenize, /decode, /info."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from lembed import __version__
+from lembed.engine.pool import parse_input_type
+from lembed.errors import ValidationError
+from lembed.server.state import FastJSON, State, timing_headers
+
+router = APIRouter(tags=["tei"])
+
+Direction = Literal["Right", "Left", "right", "left"]
+
+
+class EmbedRequest(BaseModel):
+    inputs: str | list[str]
+    normalize: bool = True
+    truncate: bool = False
+    truncation_direction: Direction = "Right"
+    prompt_name: str | None = Field(
+        None, description="query | document (passage): which of the model's prefixes to apply"
+    )
+    dimensions: int | None = None
+    model: str | None = Field(None, description="lembed extension: a served model name")
+
+
+class TokenizeRequest(BaseModel):
+    inputs: str | list[str]
+    add_special_tokens: bool = True
+    prompt_name: str | None = None
+    model: str | None = None
+
+
+class SimpleToken(BaseModel):
+    id: int
+    text: str
+    special: bool
+    start: int | None
+    stop: int | None
+
+
+class DecodeRequest(BaseModel):
+    ids: list[int] | list[list[int]]
+    skip_special_tokens: bool = True
+    model: str | None = None
+
+
+@router.post("/embed", response_model=list[list[float]])
+async def embed(body: EmbedRequest, state: State) -> FastJSON:
+    texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
+    state.check_count(texts)
+    direction = body.truncation_direction.lower()
+    result = await state.pool.embed(
+        body.model,
+        texts,
+        input_type=body.prompt_name,
+        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+        dimensions=body.dimensions,
+        normalize=body.normalize,
+    )
+    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
+    return FastJSON(result.vectors, headers=timing_headers(result.seconds, result.prompt_tokens))
+
+
+@router.post("/tokenize", response_model=list[list[SimpleToken]])
+async def tokenize(body: TokenizeRequest, state: State) -> FastJSON:
+    served = state.pool.get(body.model)
+    model = served.model
+    texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
+    state.check_count(texts)
+    if body.prompt_name is not None:
+        texts = model.with_prefix(texts, parse_input_type(body.prompt_name, "none"))
+    out = []
+    for text in texts:
+        enc = model.tokenizer.tokens(text, add_special_tokens=body.add_special_tokens)
+        special = {i for i, flag in enumerate(enc.special_tokens_mask) if flag}
+        out.append(
+            [
+                {
+                    "id": tid,
+                    "text": tok,
+                    "special": i in special,
+                    "start": None if i in special else start,
+                    "stop": None if i in special else stop,
+                }
+                for i, (tid, tok, (start, stop)) in enumerate(
+                    zip(enc.ids, enc.tokens, enc.offsets, strict=True)
+                )
+            ]
+        )
+    return FastJSON(out)
+
+
+@router.post("/decode", response_model=list[str])
+async def decode(body: DecodeRequest, state: State) -> list[str]:
+    model = state.pool.get(body.model).model
+    rows: list[list[int]] = body.ids if body.ids and isinstance(body.ids[0], list) else [body.ids]  # type: ignore[list-item]
+    vocab = model.tokenizer.vocab_size
+    for i, ids in enumerate(rows):
+        if any(not 0 <= t < vocab for t in ids):
+            raise ValidationError(f"ids[{i}] has a token id outside 0..{vocab - 1}", param="ids")
+    return [
+        model.tokenizer.decode(ids, skip_special_tokens=body.skip_special_tokens) for ids in rows
+    ]
+
+
+@router.get("/info")
+async def info(state: State) -> dict[str, Any]:
+    served = state.pool.default
+    model = served.model
+    return {
+        "model_id": model.spec.hf_id,
+        "model_sha": None,
+        "model_dtype": "float32",
+        "backend": model.backend.name,
+        "model_type": {"embedding": {"pooling": model.spec.pooling}},
+        "max_concurrent_requests": state.pool.default.batcher.max_queue,
+        "max_input_length": model.max_tokens,
+        "max_batch_tokens": model.batch_tokens,
+        "max_batch_requests": model.max_batch_size,
+        "max_client_batch_size": state.config.max_inputs,
+        "auto_truncate": False,
+        "tokenization_workers": 1,
+        "version": __version__,
+        "served_models": [s.model.name for s in state.pool.served],
+        "default_input_type": served.input_type,
+    }

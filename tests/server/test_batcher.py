@@ -1,0 +1,172 @@
+"""The dynamic batcher's guarantees, on the real tokenizer with controllable forwards."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from tokenizers import Encoding
+
+from lembed.engine.batcher import Batcher
+from lembed.engine.model import EmbeddingModel
+from lembed.errors import BackendError, OverloadedError
+from tests.server.conftest import run
+
+
+def encode(model: EmbeddingModel, texts: list[str]) -> list[Encoding]:
+    return model.encode(texts).encodings
+
+
+class Recorder:
+    """A forward that records batch shapes and can block, fail or return NaN."""
+
+    def __init__(self, model: EmbeddingModel) -> None:
+        self.model = model
+        self.shapes: list[tuple[int, int]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail_on: str | None = None
+        self.nan = False
+
+    def __call__(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        self.gate.wait(10)
+        self.shapes.append((len(encodings), max(len(e.ids) for e in encodings)))
+        if self.fail_on and any(self.fail_on in e.tokens for e in encodings):
+            raise RuntimeError("boom")
+        out = self.model.forward(encodings)
+        if self.nan:
+            out[0, 0] = np.nan
+        return out
+
+
+def test_concurrent_requests_share_batches_within_token_budget(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+
+    async def go() -> None:
+        batcher = Batcher(rec, fake_model.dim, batch_tokens=64, max_batch_size=8)
+        batcher.start()
+        rec.gate.clear()  # hold the worker so requests pile up
+        texts = [f"request {i} " + "w " * (i % 5) for i in range(20)]
+        tasks = [asyncio.create_task(batcher.submit(encode(fake_model, [t]))) for t in texts]
+        await asyncio.sleep(0.05)
+        rec.gate.set()
+        results = await asyncio.gather(*tasks)
+        for text, got in zip(texts, results, strict=True):
+            np.testing.assert_allclose(got[0], fake_model.embed(text).vectors[0], atol=1e-6)
+        assert any(rows > 1 for rows, _ in rec.shapes)  # shared batches
+        assert all(rows * cols <= 64 or rows == 1 for rows, cols in rec.shapes)
+        assert all(rows <= 8 for rows, _ in rec.shapes)
+        await batcher.stop()
+
+    run(go())
+
+
+def test_failing_batch_fails_only_its_requests(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+    rec.fail_on = "poison"
+
+    async def go() -> None:
+        batcher = Batcher(rec, fake_model.dim, batch_tokens=8, max_batch_size=1)
+        batcher.start()
+        rec.gate.clear()
+        bad = asyncio.create_task(batcher.submit(encode(fake_model, ["poison"])))
+        good = asyncio.create_task(batcher.submit(encode(fake_model, ["fine"])))
+        await asyncio.sleep(0.05)
+        rec.gate.set()
+        with pytest.raises(BackendError, match="inference failed"):
+            await bad
+        assert (await good).shape == (1, fake_model.dim)
+        assert batcher.alive and batcher.stats.failures == 1
+        await batcher.stop()
+
+    run(go())
+
+
+def test_nan_vectors_become_an_error(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+    rec.nan = True
+
+    async def go() -> None:
+        batcher = Batcher(rec, fake_model.dim)
+        batcher.start()
+        with pytest.raises(BackendError, match="non-finite"):
+            await batcher.submit(encode(fake_model, ["x"]))
+        rec.nan = False
+        assert (await batcher.submit(encode(fake_model, ["x"]))).shape == (1, fake_model.dim)
+        await batcher.stop()
+
+    run(go())
+
+
+def test_overload_is_answered_at_once(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+
+    async def go() -> None:
+        batcher = Batcher(rec, fake_model.dim, max_queue=4, batch_tokens=8, max_batch_size=1)
+        batcher.start()
+        rec.gate.clear()
+        first = asyncio.create_task(batcher.submit(encode(fake_model, ["a", "b", "c"])))
+        await asyncio.sleep(0.05)  # the worker holds one window; the rest wait
+        queued = asyncio.create_task(batcher.submit(encode(fake_model, ["d", "e", "f", "g"])))
+        await asyncio.sleep(0)
+        with pytest.raises(OverloadedError, match="overloaded"):
+            await batcher.submit(encode(fake_model, ["h"] * 4))
+        rec.gate.set()
+        assert (await first).shape[0] == 3 and (await queued).shape[0] == 4
+        await batcher.stop()
+
+    run(go())
+
+
+def test_cancelled_callers_are_skipped(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+
+    async def go() -> None:
+        batcher = Batcher(rec, fake_model.dim, batch_tokens=8, max_batch_size=1)
+        batcher.start()
+        rec.gate.clear()
+        head = asyncio.create_task(batcher.submit(encode(fake_model, ["head"])))
+        await asyncio.sleep(0.05)
+        gone = asyncio.create_task(batcher.submit(encode(fake_model, ["gone"] * 5)))
+        await asyncio.sleep(0)
+        gone.cancel()
+        rec.gate.set()
+        await head
+        kept = await batcher.submit(encode(fake_model, ["kept"]))
+        assert kept.shape == (1, fake_model.dim)
+        assert batcher.stats.skipped == 5
+        assert sum(rows for rows, _ in rec.shapes) == 2
+        await batcher.stop()
+
+    run(go())
+
+
+def test_dead_worker_fails_waiting_requests_and_health(fake_model: EmbeddingModel) -> None:
+    rec = Recorder(fake_model)
+
+    async def go() -> None:
+        # windows of 8 tokens: the worker holds "a" and "b" (3 tokens each), "c" waits
+        batcher = Batcher(rec, fake_model.dim, batch_tokens=8, max_batch_size=1, window_batches=1)
+        batcher.start()
+        rec.gate.clear()
+        waiting = [asyncio.create_task(batcher.submit(encode(fake_model, [t]))) for t in "abc"]
+        await asyncio.sleep(0.05)
+
+        def broken(*_: object) -> list[list[int]]:
+            raise MemoryError("worker bug")
+
+        batcher._take_window = broken  # type: ignore[method-assign]  # inject a worker crash
+        rec.gate.set()
+        results = await asyncio.wait_for(
+            asyncio.gather(*waiting, return_exceptions=True), timeout=5
+        )
+        assert not batcher.alive
+        assert [type(r) for r in results] == [np.ndarray, np.ndarray, BackendError]
+        with pytest.raises(BackendError, match="not running"):
+            await batcher.submit(encode(fake_model, ["late"]))
+        await batcher.stop()
+
+    run(go())

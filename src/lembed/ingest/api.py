@@ -1,0 +1,145 @@
+"""The Python API that mirrors ``lembed index`` / ``search`` / ``collections``.
+
+>>> from lembed.ingest import index, search
+>>> report = index(["./docs"], store="chroma:./.lembed/chroma")        # doctest: +SKIP
+>>> hits = search("how do I reset it?", store="chroma:./.lembed/chroma", k=5)  # doctest: +SKIP
+>>> hits[0].score, hits[0].metadata["source"], hits[0].text             # doctest: +SKIP
+
+A store is a URI (see :mod:`lembed.stores`) or an open :class:`~lembed.stores.StoreClient`;
+a model is a name (default: the settings' model) or a loaded
+:class:`~lembed.engine.model.EmbeddingModel`. ``search`` embeds the query with
+``input_type="query"`` and, without a model, uses the one the collection was indexed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lembed.engine.model import EmbeddingModel
+from lembed.errors import ValidationError
+from lembed.ingest.pipeline import IndexReport, Progress
+from lembed.ingest.pipeline import index as run_index
+from lembed.settings import Settings
+from lembed.stores import (
+    DEFAULT_COLLECTION,
+    DEFAULT_STORE,
+    CollectionInfo,
+    Hit,
+    StoreClient,
+    Where,
+    check_collection,
+    open_client,
+)
+
+
+def _client(store: str | StoreClient, quantization: str = "none") -> tuple[StoreClient, bool]:
+    if isinstance(store, str):
+        return open_client(store, quantization=quantization), True
+    return store, False
+
+
+def _model(
+    model: str | EmbeddingModel | None, settings: Settings | None, backend: str | None = None
+) -> EmbeddingModel:
+    if isinstance(model, EmbeddingModel):
+        return model
+    from lembed.engine.load import load_model
+
+    return load_model(model, backend=backend, settings=settings)
+
+
+def index(
+    paths: Sequence[str | Path],
+    *,
+    store: str | StoreClient = DEFAULT_STORE,
+    collection: str = DEFAULT_COLLECTION,
+    model: str | EmbeddingModel | None = None,
+    chunk_tokens: int | None = None,
+    overlap: int | None = None,
+    prune: bool = False,
+    boilerplate_share: float = 0.3,
+    text_field: str = "text",
+    batch_size: int = 256,
+    quantization: str = "none",
+    settings: Settings | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> IndexReport:
+    """Index ``paths`` into ``collection`` of ``store``; returns what was done."""
+    check_collection(collection)
+    loaded = _model(model, settings)
+    client, owned = _client(store, quantization)
+    try:
+        target = client.open(collection, loaded.dim, model=loaded.name)
+        try:
+            return run_index(
+                paths,
+                target,
+                loaded,
+                chunk_tokens=chunk_tokens,
+                overlap=overlap,
+                prune=prune,
+                boilerplate_share=boilerplate_share,
+                text_field=text_field,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        finally:
+            target.close()
+    finally:
+        if owned:
+            client.close()
+
+
+def search(
+    query: str,
+    *,
+    store: str | StoreClient = DEFAULT_STORE,
+    collection: str = DEFAULT_COLLECTION,
+    model: str | EmbeddingModel | None = None,
+    k: int = 10,
+    where: Where | None = None,
+    settings: Settings | None = None,
+) -> list[Hit]:
+    """The ``k`` chunks most similar to ``query`` (best first), optionally filtered."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("the query is empty", param="query")
+    check_collection(collection)
+    client, owned = _client(store)
+    try:
+        target = client.get(collection)
+        if model is None:
+            info = {c.name: c for c in client.collections()}.get(collection)
+            model = info.model if info and info.model else None
+        loaded = _model(model, settings)
+        if loaded.dim != target.dim:
+            raise ValidationError(
+                f"collection {collection!r} holds {target.dim}-d vectors; {loaded.name} makes "
+                f"{loaded.dim}-d ones: search with the model it was indexed with",
+                param="model",
+            )
+        vector = loaded.embed([query], input_type="query").vectors[0]
+        return target.query(vector, k=k, where=where)
+    finally:
+        if owned:
+            client.close()
+
+
+def collections(store: str | StoreClient = DEFAULT_STORE) -> list[CollectionInfo]:
+    """The collections of ``store``."""
+    client, owned = _client(store)
+    try:
+        return client.collections()
+    finally:
+        if owned:
+            client.close()
+
+
+def drop(collection: str, store: str | StoreClient = DEFAULT_STORE) -> bool:
+    """Delete ``collection``; False if there was none."""
+    client, owned = _client(store)
+    try:
+        return client.drop(collection)
+    finally:
+        if owned:
+            client.close()

@@ -1,0 +1,226 @@
+"""The indexing pipeline: load → strip boilerplate → chunk → embed what is new → upsert →
+delete what is stale.
+
+Idempotent by construction: a chunk's id is derived from its source and the hash of its
+text (:func:`chunk_id`), so an unchanged corpus maps to the ids already stored and nothing
+is embedded again; a changed file gets new ids and its old chunks are deleted once the new
+ones are written; ``prune`` removes the chunks of files under the given paths that are gone.
+Work is written batch by batch, so a run killed midway leaves a subset of the final chunks
+and the next run embeds only the rest, ending exactly where a clean run would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lembed.engine.model import EmbeddingModel
+from lembed.errors import ValidationError
+from lembed.ingest.chunking import Chunker
+from lembed.ingest.clean import Boilerplate, BoilerplateReport, unwrap
+from lembed.ingest.loaders import Document, Skipped, discover, load, source_id
+from lembed.stores.base import Metadata, VectorStore
+
+
+@dataclass(frozen=True)
+class PendingChunk:
+    """A chunk ready to embed: id, text, metadata, token count."""
+
+    id: str
+    text: str
+    metadata: Metadata
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: ``stage`` is "load", "embed" or "done"."""
+
+    stage: str
+    documents: int
+    documents_total: int
+    chunks: int
+    chunks_total: int
+    tokens: int
+    seconds: float
+
+
+@dataclass
+class IndexReport:
+    """What one run did."""
+
+    documents: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks: int = 0  # chunks the corpus has now
+    embedded: int = 0  # chunks embedded and written in this run
+    unchanged: int = 0  # chunks already stored
+    deleted: int = 0  # stale chunks of changed files
+    pruned: int = 0  # chunks of files that are gone (prune=True)
+    tokens: int = 0  # tokens embedded
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    boilerplate: BoilerplateReport = field(default_factory=BoilerplateReport)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+
+def chunk_id(source: str, text: str, occurrence: int = 0) -> str:
+    """A stable id from the source and the chunk's content (a UUID string, valid everywhere)."""
+    content = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{source}\0{content}\0{occurrence}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16]))
+
+
+def plan_chunks(
+    docs: Sequence[Document], chunker: Chunker, share: float
+) -> tuple[list[PendingChunk], BoilerplateReport]:
+    """Every chunk of ``docs`` after boilerplate stripping, with ids and metadata."""
+    cleaner = Boilerplate([[s.text for s in d.sections] for d in docs], share)
+    out: list[PendingChunk] = []
+    for doc in docs:
+        texts = cleaner.strip([s.text for s in doc.sections])
+        if doc.kind == "pdf":
+            texts = [unwrap(t) for t in texts]
+        seen: Counter[str] = Counter()
+        ordinal = 0
+        for section, text in zip(doc.sections, texts, strict=True):
+            for piece in chunker.split(text, markdown=doc.kind == "markdown"):
+                meta: Metadata = {
+                    **doc.metadata,
+                    **section.metadata,
+                    "source": doc.source,
+                    "kind": doc.kind,
+                    "chunk": ordinal,
+                    "start": piece.start,
+                }
+                out.append(
+                    PendingChunk(
+                        chunk_id(doc.source, piece.text, seen[piece.text]),
+                        piece.text,
+                        meta,
+                        piece.tokens,
+                    )
+                )
+                seen[piece.text] += 1
+                ordinal += 1
+    return out, cleaner.report
+
+
+def _under(source: str, roots: Sequence[str]) -> bool:
+    path = source.split("#", 1)[0]
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def index(
+    paths: Sequence[str | Path],
+    store: VectorStore,
+    model: EmbeddingModel,
+    *,
+    chunk_tokens: int | None = None,
+    overlap: int | None = None,
+    prune: bool = False,
+    boilerplate_share: float = 0.3,
+    text_field: str = "text",
+    batch_size: int = 256,
+    progress: Callable[[Progress], None] | None = None,
+) -> IndexReport:
+    """Index files and folders ``paths`` into ``store`` with ``model``; see the module doc."""
+    if not paths:
+        raise ValidationError("give at least one file or folder to index", param="paths")
+    if store.dim != model.dim:
+        raise ValidationError(
+            f"collection {store.name!r} holds {store.dim}-d vectors; {model.name} makes "
+            f"{model.dim}-d ones",
+            param="collection",
+        )
+    if batch_size < 1:
+        raise ValidationError("batch size must be at least 1", param="batch_size")
+    start = time.perf_counter()
+    chunker = Chunker(model, chunk_tokens, overlap)
+    report = IndexReport()
+    notify = progress or (lambda _: None)
+
+    files = list(discover(paths))
+    docs: list[Document] = []
+    unreadable: set[str] = set()  # files that failed to load: their chunks are kept
+    emptied: set[str] = set()
+    for n, path in enumerate(files, start=1):
+        loaded, skipped = load(path, text_field=text_field)
+        report.skipped += skipped
+        unreadable.update(s.source.split("#", 1)[0] for s in skipped if "#" not in s.source)
+        for doc in loaded:
+            if any(s.text.strip() for s in doc.sections):
+                docs.append(doc)
+            else:  # an emptied file keeps no chunks
+                report.skipped.append(Skipped(doc.source, "no text"))
+                emptied.add(doc.source)
+        notify(Progress("load", n, len(files), 0, 0, 0, time.perf_counter() - start))
+    report.documents = len(docs)
+
+    chunks, report.boilerplate = plan_chunks(docs, chunker, boilerplate_share)
+    report.chunks = len(chunks)
+    existing = store.scan()
+    todo = [c for c in chunks if c.id not in existing]
+    report.unchanged = len(chunks) - len(todo)
+
+    done_sources: set[str] = set()
+    doc_total = len({c.metadata["source"] for c in todo})
+    for first in range(0, len(todo), batch_size):
+        batch = todo[first : first + batch_size]
+        t0 = time.perf_counter()
+        result = model.embed([c.text for c in batch], input_type="document", truncate="error")
+        report.embed_seconds += time.perf_counter() - t0
+        store.upsert(
+            [c.id for c in batch],
+            result.vectors,
+            [c.text for c in batch],
+            [c.metadata for c in batch],
+        )
+        report.embedded += len(batch)
+        report.tokens += result.prompt_tokens
+        done_sources.update(str(c.metadata["source"]) for c in batch)
+        notify(
+            Progress(
+                "embed",
+                len(done_sources),
+                doc_total,
+                report.embedded,
+                len(todo),
+                report.tokens,
+                time.perf_counter() - start,
+            )
+        )
+
+    # stale chunks: of sources indexed now (or, with prune, gone from under the paths)
+    current = {c.id for c in chunks}
+    sources = {d.source for d in docs} | emptied
+    roots = [source_id(Path(p)) for p in paths]
+    stale, gone = [], []
+    for id_, meta in existing.items():
+        source = str(meta.get("source", ""))
+        if id_ in current or source.split("#", 1)[0] in unreadable:
+            continue
+        if source in sources:
+            stale.append(id_)
+        elif prune and _under(source, roots):
+            gone.append(id_)
+    store.delete(ids=stale + gone)
+    report.deleted, report.pruned = len(stale), len(gone)
+    report.seconds = time.perf_counter() - start
+    notify(
+        Progress(
+            "done", doc_total, doc_total, report.embedded, len(todo), report.tokens, report.seconds
+        )
+    )
+    return report

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lembed.cli import embed, models, serve
+from lembed.cli import embed, evaluate, models, serve
 from lembed.errors import LembedError
 from lembed.settings import Settings
 
@@ -29,6 +29,7 @@ def _root(ctx: typer.Context) -> None:
 embed.register(app)
 models.register(app)
 serve.register(app)
+evaluate.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,7 +64,7 @@ def test_beir_corpus(tmp_path: Path) -> None:
     docs, skipped = load(path)
     assert skipped == [] and len(docs) == 5
     assert docs[0].metadata == {"doc_id": rows[0]["_id"], "title": rows[0]["title"]}
-    assert docs[0].sections[0].text == f"{rows[0]['title']}\n{rows[0]['text']}"
+    assert docs[0].sections[0].text == f"{rows[0]['title']} {rows[0]['text']}"
 
 
 def test_unknown_and_unreadable_files_are_skipped(tmp_path: Path) -> None:

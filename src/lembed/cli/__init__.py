@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lembed.cli import embed, evaluate, models, serve
+from lembed.cli import embed, evaluate, index, models, serve
 from lembed.errors import LembedError
 from lembed.settings import Settings
 
@@ -30,6 +30,7 @@ embed.register(app)
 models.register(app)
 serve.register(app)
 evaluate.register(app)
+index.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

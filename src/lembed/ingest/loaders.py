@@ -163,7 +163,7 @@ def _record(
     if kind == "beir":
         doc_id = str(record.get("_id", number))
         title, body = str(record.get("title") or ""), str(record.get("text") or "")
-        text = f"{title}\n{body}" if title else body
+        text = f"{title} {body}" if title else body  # as BEIR/MTEB join them
         meta: Metadata = {"doc_id": doc_id}
         if title:
             meta["title"] = title

@@ -1,0 +1,185 @@
+"""``lembed index`` / ``search`` / ``collections``: folders of documents into a vector store.
+
+Progress goes to stderr (a rich bar on a terminal, one plain line per batch otherwise);
+results go to stdout (``--json`` for JSON Lines).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lembed.errors import ValidationError
+from lembed.settings import Settings
+from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
+
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        "-s",
+        help="chroma:PATH, chroma+http://HOST:PORT, qdrant:PATH, qdrant+http://HOST:PORT, "
+        "qdrant+local:PATH or memory:",
+    ),
+]
+CollectionOpt = Annotated[str, typer.Option("--collection", "-c", help="collection name")]
+
+
+def parse_filter(items: list[str] | None) -> dict[str, str | int | float | bool]:
+    """``key=value`` pairs; values that look like booleans or numbers become them."""
+    where: dict[str, str | int | float | bool] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--filter wants key=value, not {item!r}", param="filter")
+        value: str | int | float | bool = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(raw)
+                    break
+                except ValueError:
+                    continue
+        where[key.strip()] = value
+    return where
+
+
+def index(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
+    store: StoreOpt = DEFAULT_STORE,
+    collection: CollectionOpt = DEFAULT_COLLECTION,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="model name or path")] = None,
+    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    chunk_tokens: Annotated[
+        int | None, typer.Option(help="tokens per chunk (default: the model's window)")
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(help="tokens shared by neighbouring chunks (default 1/8)")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="remove chunks of files under PATHS that no longer exist")
+    ] = False,
+    boilerplate: Annotated[
+        float, typer.Option(help="drop lines repeated on more than this share of pages")
+    ] = 0.3,
+    text_field: Annotated[str, typer.Option(help="text field of JSON Lines records")] = "text",
+    batch: Annotated[int, typer.Option(help="chunks per embed-and-write batch")] = 256,
+    quantization: Annotated[
+        str, typer.Option(help="none, int8 or binary (Qdrant stores only)")
+    ] = "none",
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Index files and folders: load, strip boilerplate, chunk, embed what is new, store."""
+    from lembed.cli.index_view import ProgressView, print_report, report_json
+    from lembed.engine.load import load_model
+    from lembed.ingest.api import index as run_index
+
+    settings: Settings = ctx.obj
+    loaded = load_model(model, backend=backend, settings=settings)
+    with ProgressView() as view:
+        report = run_index(
+            paths,
+            store=store,
+            collection=collection,
+            model=loaded,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            prune=prune,
+            boilerplate_share=boilerplate,
+            text_field=text_field,
+            batch_size=batch,
+            quantization=quantization,
+            settings=settings,
+            progress=view.update,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(report_json(report, store, collection, loaded.name)) + "\n")
+    else:
+        print_report(report, store, collection, loaded.name)
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    k: Annotated[int, typer.Option("-k", help="number of hits")] = 10,
+    filters: Annotated[
+        list[str] | None, typer.Option("--filter", "-f", help="metadata key=value (repeatable)")
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    collection: CollectionOpt = DEFAULT_COLLECTION,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="default: the collection's model")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines output")] = False,
+) -> None:
+    """Search a collection: the query is embedded as a query (with the model's prefix)."""
+    from lembed.engine.load import load_model
+    from lembed.ingest.api import collections as list_collections
+    from lembed.ingest.api import search as run_search
+
+    settings: Settings = ctx.obj
+    where = parse_filter(filters)
+    name = model
+    if name is None:
+        info = {c.name: c for c in list_collections(store)}.get(collection)
+        name = info.model if info else None
+    loaded = load_model(name, backend=backend, settings=settings)
+    hits = run_search(
+        query, store=store, collection=collection, model=loaded, k=k, where=where or None
+    )
+    for rank, hit in enumerate(hits, start=1):
+        row: dict[str, Any] = {
+            "rank": rank,
+            "score": round(hit.score, 6),
+            "id": hit.id,
+            "source": hit.metadata.get("source"),
+            "text": hit.text,
+            "metadata": hit.metadata,
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(row) + "\n")
+            continue
+        where_from = str(hit.metadata.get("source", "?"))
+        if "page" in hit.metadata:
+            where_from += f" (page {hit.metadata['page']})"
+        snippet = " ".join(hit.text.split())
+        snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
+        sys.stdout.write(f"{rank:>2}. {hit.score:.4f}  {where_from}\n    {snippet}\n")
+    if not hits and not as_json:
+        print("no hits", file=sys.stderr)
+
+
+def collections(
+    store: StoreOpt = DEFAULT_STORE,
+    drop: Annotated[str | None, typer.Option(help="delete this collection")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines output")] = False,
+) -> None:
+    """List the collections of a store (name, chunks, dimensions, model), or drop one."""
+    from lembed.ingest.api import collections as list_collections
+    from lembed.ingest.api import drop as drop_collection
+
+    if drop is not None:
+        if not drop_collection(drop, store):
+            raise ValidationError(f"no collection {drop!r} in {store}", param="drop")
+        print(f"dropped {drop}", file=sys.stderr)
+        return
+    for info in list_collections(store):
+        if as_json:
+            row = {"name": info.name, "count": info.count, "dim": info.dim, "model": info.model}
+            sys.stdout.write(json.dumps(row) + "\n")
+        else:
+            sys.stdout.write(f"{info.name}\t{info.count}\t{info.dim}\t{info.model or '-'}\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(index)
+    app.command()(search)
+    app.command()(collections)

@@ -1,0 +1,116 @@
+"""How ``lembed index`` shows its work: a rich progress bar (documents, chunks, tokens/s)
+on a terminal, plain lines otherwise, and the closing summary."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+from lembed.ingest.pipeline import IndexReport, Progress
+
+
+class ProgressView:
+    """A context manager whose ``update`` takes the pipeline's :class:`Progress` events."""
+
+    def __init__(self) -> None:
+        self._live = sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressView:
+        if self._live:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[docs]} docs · {task.completed}/{task.total} chunks"),
+                TextColumn("· {task.fields[rate]:.0f} tokens/s"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("loading", total=None, docs="0", rate=0.0)
+        return self
+
+    def update(self, event: Progress) -> None:
+        rate = event.tokens / event.seconds if event.seconds else 0.0
+        docs = f"{event.documents}/{event.documents_total}"
+        if self._bar is not None:
+            description = {"load": "loading", "embed": "embedding", "done": "done"}[event.stage]
+            total = event.chunks_total if event.stage != "load" else None
+            self._bar.update(
+                self._task,
+                description=description,
+                completed=event.chunks,
+                total=total,
+                docs=docs,
+                rate=rate,
+            )
+        elif event.stage == "embed":
+            print(
+                f"embedded {event.chunks}/{event.chunks_total} chunks, {docs} documents, "
+                f"{rate:.0f} tokens/s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(kind, exc, tb)
+
+
+def report_json(report: IndexReport, store: str, collection: str, model: str) -> dict[str, Any]:
+    return {
+        "store": store,
+        "collection": collection,
+        "model": model,
+        "documents": report.documents,
+        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "unchanged": report.unchanged,
+        "deleted": report.deleted,
+        "pruned": report.pruned,
+        "tokens": report.tokens,
+        "seconds": round(report.seconds, 3),
+        "embed_seconds": round(report.embed_seconds, 3),
+        "tokens_per_second": round(report.tokens_per_second, 1),
+        "chunks_per_second": round(report.chunks_per_second, 2),
+        "boilerplate": {
+            "removed_lines": report.boilerplate.removed,
+            "lines": dict(report.boilerplate.top(50)),
+        },
+    }
+
+
+def print_report(report: IndexReport, store: str, collection: str, model: str) -> None:
+    """The human summary, on stdout."""
+    out = sys.stdout
+    out.write(f"indexed into {store} / {collection} with {model}\n")
+    out.write(f"  documents  {report.documents} loaded, {len(report.skipped)} skipped\n")
+    for skipped in report.skipped[:10]:
+        out.write(f"    skipped {skipped.source}: {skipped.reason}\n")
+    if len(report.skipped) > 10:
+        out.write(f"    ... and {len(report.skipped) - 10} more\n")
+    out.write(
+        f"  chunks     {report.chunks} in the corpus: {report.embedded} embedded, "
+        f"{report.unchanged} unchanged, {report.deleted} replaced, {report.pruned} pruned\n"
+    )
+    out.write(
+        f"  throughput {report.tokens} tokens in {report.seconds:.2f} s: "
+        f"{report.tokens_per_second:.0f} tokens/s, {report.chunks_per_second:.1f} chunks/s "
+        f"(embedding {report.embed_seconds:.2f} s)\n"
+    )
+    if report.boilerplate.lines:
+        out.write(f"  boilerplate {report.boilerplate.removed} lines removed:\n")
+        for line, units in report.boilerplate.top(5):
+            out.write(f"    {units:>5} pages  {line!r}\n")

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lembed.cli import embed, evaluate, index, models, serve
+from lembed.cli import bench, embed, evaluate, index, models, serve, sizing
 from lembed.errors import LembedError
 from lembed.settings import Settings
 
@@ -30,6 +30,8 @@ embed.register(app)
 models.register(app)
 serve.register(app)
 evaluate.register(app)
+bench.register(app)
+sizing.register(app)
 index.register(app)
 
 

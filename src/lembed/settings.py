@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     )
     max_batch_size: int = Field(64, ge=1, description="most inputs in one forward pass")
     allow_model_paths: bool = Field(True, description="allow a model to be a local folder path")
+    fake_delay_ms: float = Field(0, ge=0, description="fake backend: delay per batch (tests)")
+    fake_fault: Literal["", "nan", "error", "crash"] = Field(
+        "", description="fake backend: inject a fault (failure tests)"
+    )
     # server
     host: str = Field("127.0.0.1", description="address `lembed serve` binds")
     port: int = Field(11434, ge=0, le=65535, description="port `lembed serve` listens on")

@@ -153,6 +153,67 @@ for route, statuses in {
             "poem",
         ),
     ]
+    CASES += [
+        (
+            "invalid utf-8",
+            route,
+            {"content": b'{"input": "\xff\xfe", "inputs": "\xff"}'},
+            statuses["json"],
+            "validation" if tei else None,
+            "not valid JSON",
+        ),
+        (
+            "100k characters",
+            route,
+            {"json": {**with_field(route, "x " * 50_000), "truncate": False}},
+            statuses["long"],
+            "validation" if tei else None,
+            "-token window",
+        ),
+        (
+            "form-encoded body",
+            route,
+            {
+                "content": b"input=hello&model=x",
+                "headers": {"content-type": "application/x-www-form-urlencoded"},
+            },
+            statuses["json"],
+            "validation" if tei else None,
+            "not valid JSON",
+        ),
+        (
+            "null element",
+            route,
+            {"json": with_field(route, ["ok", None])},
+            statuses["type"],
+            "validation" if tei else None,
+            FIELD[route],
+        ),
+        (
+            "dimensions as text",
+            route,
+            {"json": {**GOOD[route], "dimensions": "many"}},
+            statuses["type"],
+            "validation" if tei else None,
+            "dimensions",
+        ),
+        (
+            "truncate as text",
+            route,
+            {"json": {**GOOD[route], "truncate": "perhaps"}},
+            statuses["type"],
+            "validation" if tei else None,
+            "truncate",
+        ),
+        (
+            "deeply nested",
+            route,
+            {"content": b'{"input": ' + b"[" * 5000 + b"]" * 5000 + b"}"},
+            statuses["json"],
+            "validation" if tei else None,
+            "JSON",
+        ),
+    ]
     if not tei:
         CASES.append(
             (

@@ -169,19 +169,23 @@ class Batcher:
                     if batch:
                         await self._run_batch(loop, batch)
                 self._window = []
-        except Exception as exc:  # a bug in the worker: fail everyone, turn health red
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug or a runtime crash: fail everyone, health red
             self._fatal = exc
             log.exception("the batching worker died")
             self._fail_all(BackendError("the inference worker failed"))
 
     async def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
+        """Run one batch. A ``BaseException`` that is not an ``Exception`` (a crashed
+        runtime) propagates and ends the worker, after which ``_run`` fails everyone."""
         encodings = [item.job.encodings[item.index] for item in batch]
         start = time.perf_counter()
         try:
             vectors = await loop.run_in_executor(self._executor, self._forward, encodings)
             if vectors.shape != (len(batch), self._dim) or not np.isfinite(vectors).all():
                 raise BackendError("the model returned non-finite or misshapen vectors")
-        except Exception as exc:
+        except Exception as exc:  # this batch failed; the worker carries on
             self.stats.failures += 1
             error = exc if isinstance(exc, LembedError) else BackendError("inference failed")
             if not isinstance(exc, LembedError):

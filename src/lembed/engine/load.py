@@ -51,7 +51,9 @@ def load_model(
     elif kind == "fake":
         from lembed.runtime.backends.fake import FakeBackend
 
-        runtime = FakeBackend(resolved.spec.dim)
+        runtime = FakeBackend(
+            resolved.spec.dim, delay_s=settings.fake_delay_ms / 1000, fault=settings.fake_fault
+        )
     else:
         raise ValidationError(f"backend must be onnx, torch or fake, not {kind!r}")
     return EmbeddingModel(

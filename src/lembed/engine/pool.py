@@ -28,6 +28,9 @@ from lembed.models.catalog import normalize_name
 from lembed.runtime.pooling import l2_normalize
 from lembed.runtime.quantize import OutputDtype
 
+# Requests smaller than this tokenise on the event loop: a thread hop costs more than that.
+INLINE_CHARS = 4096
+
 # Names clients use for query/document beyond ours (Cohere, NVIDIA, TEI prompt names).
 INPUT_TYPE_ALIASES: dict[str, InputType] = {
     "query": "query",
@@ -133,7 +136,12 @@ class ModelPool:
         with warnings.catch_warnings():  # a server answers; it does not print per request
             warnings.simplefilter("ignore", MatryoshkaWarning)
             model.check_output(dimensions, dtype)
-        encoded = await asyncio.to_thread(model.encode, texts, input_type=kind, truncate=truncate)
+        if sum(len(t) for t in texts if isinstance(t, str)) < INLINE_CHARS:
+            encoded = model.encode(texts, input_type=kind, truncate=truncate)
+        else:  # big requests tokenise off the event loop
+            encoded = await asyncio.to_thread(
+                model.encode, texts, input_type=kind, truncate=truncate
+            )
         pooled = await served.batcher.submit(encoded.encodings)
         vectors = l2_normalize(pooled) if normalize else pooled
         with warnings.catch_warnings():

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse
 
 from lembed import __version__
 from lembed.engine.pool import ModelPool
@@ -58,6 +59,7 @@ def create_app(pool: ModelPool, config: ServerConfig | None = None) -> FastAPI:
         health.metrics,
         methods=["GET"],
         tags=["health"],
+        response_class=PlainTextResponse,
         dependencies=[] if state.config.public_metrics else guarded,
     )
     for model in pool.served:

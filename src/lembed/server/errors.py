@@ -9,11 +9,13 @@ generic message — never a stack trace or ``str(exception)``.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from lembed.errors import (
@@ -61,6 +63,36 @@ class MethodNotAllowedError(LembedError):
     code = "method_not_allowed"
 
 
+class OllamaError(BaseModel):
+    error: str
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorDetail
+
+
+class TEIError(BaseModel):
+    error: str
+    error_type: Literal["validation", "empty", "overloaded", "backend", "unhealthy"]
+
+
+def documented(model: type[BaseModel], statuses: tuple[int, ...]) -> dict[int | str, Any]:
+    """``responses=`` for a router: its dialect's error body under each status it uses."""
+    return {status: {"model": model, "description": "error"} for status in statuses}
+
+
+OLLAMA_ERRORS = documented(OllamaError, (400, 401, 404, 405, 413, 500, 503))
+OPENAI_ERRORS = documented(OpenAIError, (400, 401, 404, 405, 413, 500, 503))
+TEI_ERRORS = documented(TEIError, (400, 401, 404, 405, 413, 422, 424, 429, 503))
+
+
 def dialect_of(path: str) -> Dialect:
     if path == "/api" or path.startswith("/api/"):
         return "ollama"
@@ -87,31 +119,28 @@ def _tei(exc: LembedError) -> tuple[int, str]:
     return 424, "backend"
 
 
-def _openai_type(exc: LembedError) -> str:
-    if isinstance(exc, OverloadedError):
-        return "server_error"
-    if exc.status < 500:
-        return "invalid_request_error"
-    return "server_error"
-
-
-def render(exc: LembedError, dialect: Dialect) -> JSONResponse:
+def render(
+    exc: LembedError, dialect: Dialect, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """The response for ``exc`` in ``dialect``."""
+    extra = dict(headers or {})
+    if isinstance(exc, AuthError):
+        extra["WWW-Authenticate"] = "Bearer"
     if dialect == "tei":
         status, kind = _tei(exc)
-        return JSONResponse({"error": exc.message, "error_type": kind}, status_code=status)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        tei = {"error": exc.message, "error_type": kind}
+        return JSONResponse(tei, status_code=status, headers=extra)
     if dialect == "ollama":
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
-    body = {
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=extra)
+    openai = {
         "error": {
             "message": exc.message,
-            "type": _openai_type(exc),
+            "type": "invalid_request_error" if exc.status < 500 else "server_error",
             "param": getattr(exc, "param", None),
             "code": exc.code,
         }
     }
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+    return JSONResponse(openai, status_code=exc.status, headers=extra)
 
 
 def describe_validation(exc: RequestValidationError) -> ValidationError:
@@ -144,6 +173,8 @@ def install(app: FastAPI) -> None:
         error: LembedError
         if isinstance(exc.__cause__, LembedError):  # raised while FastAPI read the body
             error = exc.__cause__
+        elif exc.__cause__ is not None and exc.status_code == 400:  # undecodable, too deep
+            error = ValidationError("the request body is not valid JSON")
         elif exc.status_code == 404:
             error = RouteNotFoundError(f"no route {request.method} {request.url.path}")
         elif exc.status_code == 405:
@@ -153,7 +184,7 @@ def install(app: FastAPI) -> None:
         else:
             error = LembedError(str(exc.detail))
             error.status = exc.status_code
-        return render(error, dialect_of(request.url.path))
+        return render(error, dialect_of(request.url.path), exc.headers)  # 405 keeps Allow
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

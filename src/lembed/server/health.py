@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, Response
+from typing import Literal
 
-from lembed.server.errors import UnhealthyError, render
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+
+from lembed.server.errors import TEIError, UnhealthyError, render
 from lembed.server.state import State
 
 router = APIRouter(tags=["health"])
@@ -16,14 +19,22 @@ async def root() -> str:
     return "lembed is running"
 
 
-@router.get("/health", responses={503: {"description": "the inference worker is down"}})
+class Healthy(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+@router.get(
+    "/health",
+    response_model=Healthy,
+    responses={503: {"model": TEIError, "description": "the inference worker is down"}},
+)
 async def health(state: State) -> Response:
     """200 when every model's batching worker is alive, else 503 (readiness fails)."""
     if state.pool.healthy:
-        return Response(status_code=200)
+        return JSONResponse({"status": "ok"})
     return render(UnhealthyError("the inference worker is not running"), "tei")
 
 
-async def metrics(state: State) -> Response:
+async def metrics(state: State) -> PlainTextResponse:
     """Prometheus text format."""
-    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")

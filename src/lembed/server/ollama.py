@@ -11,16 +11,17 @@ from pydantic import BaseModel, Field
 
 from lembed import __version__
 from lembed.engine.model import EmbeddingModel
-from lembed.server.state import FastJSON, State, timing_headers
+from lembed.server.errors import OLLAMA_ERRORS
+from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
 
-router = APIRouter(tags=["ollama"])
+router = APIRouter(tags=["ollama"], responses=OLLAMA_ERRORS)
 
 
 class EmbedRequest(BaseModel):
     model: str
-    input: str | list[str]
+    input: Text | Texts
     truncate: bool = Field(True, description="cut inputs to the model's window (else error)")
-    dimensions: int | None = Field(None, description="Matryoshka dimensions")
+    dimensions: Dimensions = Field(None, description="Matryoshka dimensions")
     keep_alive: str | float | None = Field(None, description="accepted; models stay loaded")
     options: dict[str, Any] | None = Field(
         None, description="accepted; `input_type` here also picks the prefix"
@@ -40,7 +41,7 @@ class EmbedResponse(BaseModel):
 
 class LegacyEmbedRequest(BaseModel):
     model: str
-    prompt: str
+    prompt: Text
     keep_alive: str | float | None = None
     options: dict[str, Any] | None = None
     input_type: str | None = None

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed.engine.pool import ServedModel
 from lembed.errors import ValidationError
-from lembed.server.state import FastJSON, State, timing_headers
+from lembed.server.errors import OPENAI_ERRORS
+from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
 
-router = APIRouter(tags=["openai"])
+TokenIds = Annotated[
+    list[int],
+    WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}),
+]
+
+router = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
 
 
 class EmbeddingsRequest(BaseModel):
-    input: str | list[str] | list[int] | list[list[int]] = Field(
+    input: Text | Texts | TokenIds | list[TokenIds] = Field(
         description="a text, texts, or token ids of this model's tokenizer"
     )
     model: str
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
+    dimensions: Dimensions = None
     user: str | None = None
     input_type: str | None = Field(
         None, description="lembed extension: query | document | none (prefix to apply)"

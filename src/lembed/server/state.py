@@ -10,10 +10,20 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from pydantic import WithJsonSchema
 
 from lembed.engine.pool import ModelPool
 from lembed.server.errors import PayloadTooLargeError
 from lembed.server.metrics import Metrics
+
+# Request field types. The schema documents what the server accepts (non-blank texts, at
+# least one input); validation of those rules happens in the engine, with its own messages.
+_TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": "\\S"}
+Text = Annotated[str, WithJsonSchema(_TEXT_SCHEMA)]
+Texts = Annotated[
+    list[str], WithJsonSchema({"type": "array", "items": _TEXT_SCHEMA, "minItems": 1})
+]
+Dimensions = Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 1})]
 
 
 @dataclass(frozen=True)

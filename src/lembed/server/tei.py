@@ -8,29 +8,31 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from lembed import __version__
+from lembed.engine.model import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import ValidationError
-from lembed.server.state import FastJSON, State, timing_headers
+from lembed.server.errors import TEI_ERRORS
+from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
 
-router = APIRouter(tags=["tei"])
+router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
 Direction = Literal["Right", "Left", "right", "left"]
 
 
 class EmbedRequest(BaseModel):
-    inputs: str | list[str]
+    inputs: Text | Texts
     normalize: bool = True
     truncate: bool = False
     truncation_direction: Direction = "Right"
     prompt_name: str | None = Field(
         None, description="query | document (passage): which of the model's prefixes to apply"
     )
-    dimensions: int | None = None
+    dimensions: Dimensions = None
     model: str | None = Field(None, description="lembed extension: a served model name")
 
 
 class TokenizeRequest(BaseModel):
-    inputs: str | list[str]
+    inputs: Text | Texts
     add_special_tokens: bool = True
     prompt_name: str | None = None
     model: str | None = None
@@ -71,7 +73,7 @@ async def embed(body: EmbedRequest, state: State) -> FastJSON:
 async def tokenize(body: TokenizeRequest, state: State) -> FastJSON:
     served = state.pool.get(body.model)
     model = served.model
-    texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
+    texts = check_texts(body.inputs)
     state.check_count(texts)
     if body.prompt_name is not None:
         texts = model.with_prefix(texts, parse_input_type(body.prompt_name, "none"))

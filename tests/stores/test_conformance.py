@@ -156,3 +156,18 @@ def test_collections_list_reopen_and_drop(
     with pytest.raises(StoreError):
         client.get(collection_name)
     assert collection_name not in {c.name for c in client.collections()}
+
+
+def test_fanout_writes_everywhere_and_reads_the_first() -> None:
+    from lembed.stores.fanout import FanOut
+    from lembed.stores.memory import MemoryStore
+
+    a, b = MemoryStore("a", DIM), MemoryStore("b", DIM)
+    fan = FanOut([a, b])
+    vecs = fill(fan, 10)  # type: ignore[arg-type]
+    assert a.scan() == b.scan() and fan.count() == 10
+    fan.delete(ids=["id-1"])
+    assert a.count() == b.count() == 9
+    assert fan.query(vecs[2], k=1)[0].id == "id-2"
+    with pytest.raises(ValidationError):
+        FanOut([a, MemoryStore("c", DIM + 1)])

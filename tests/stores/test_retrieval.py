@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,47 +15,13 @@ from lembed.engine.model import EmbeddingModel
 from lembed.evaluate.datasets import load_beir, sample
 from lembed.evaluate.metrics import retrieval_scores
 from lembed.ingest.pipeline import index
-from lembed.stores import Hit, Metadata, VectorStore, Where, open_client
+from lembed.stores import VectorStore, open_client
+from lembed.stores.fanout import FanOut
 from tests.stores.conftest import store_uri
 
 pytestmark = [pytest.mark.model, pytest.mark.store, pytest.mark.slow]
 
 SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "data" / "scifact"
-
-
-class FanOut:
-    """Writes go to every store (one embedding pass feeds them all); reads to the first."""
-
-    def __init__(self, stores: Sequence[VectorStore]) -> None:
-        self.stores = list(stores)
-        self.name, self.dim = stores[0].name, stores[0].dim
-
-    def upsert(
-        self,
-        ids: Sequence[str],
-        vectors: np.ndarray,
-        texts: Sequence[str],
-        metadatas: Sequence[Metadata],
-    ) -> None:
-        for store in self.stores:
-            store.upsert(ids, vectors, texts, metadatas)
-
-    def query(self, vector: np.ndarray, k: int = 10, where: Where | None = None) -> list[Hit]:
-        return self.stores[0].query(vector, k, where)
-
-    def delete(self, ids: Sequence[str] | None = None, where: Where | None = None) -> None:
-        for store in self.stores:
-            store.delete(ids, where)
-
-    def count(self, where: Where | None = None) -> int:
-        return self.stores[0].count(where)
-
-    def scan(self, where: Where | None = None) -> dict[str, Metadata]:
-        return self.stores[0].scan(where)
-
-    def close(self) -> None:
-        for store in self.stores:
-            store.close()
 
 
 def ndcg(

@@ -92,3 +92,16 @@ def test_errors_are_one_line(
     rc, out, err = run(capsys, "eval", *args)
     assert rc == 1 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.store
+def test_retrieval_through_a_store_matches_exact_search(
+    capsys: pytest.CaptureFixture[str], cli_settings: Settings, small_beir: Path, tmp_path: Path
+) -> None:
+    args = ["eval", "retrieval", "--dataset", str(small_beir), "-b", "fake", "--json"]
+    rc, exact, _ = run(capsys, *args)
+    rc2, through, err = run(capsys, *args, "--store", f"qdrant:{tmp_path}")
+    assert rc == rc2 == 0, err
+    a, b = json.loads(exact), json.loads(through)
+    assert b["results"][0]["scores"] == pytest.approx(a["results"][0]["scores"], abs=1e-4)
+    assert b["notes"][-1] == f"searched through the store qdrant:{tmp_path} (a scratch collection)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,13 +113,27 @@ def retrieval(
         typer.Option(help="with --queries: the judged docs plus N random others"),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed of --docs")] = 0,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="search through this vector store (URI, e.g. memory: or qdrant:DIR) "
+            "instead of exact in-memory search"
+        ),
+    ] = None,
     out: Out = None,
     as_json: AsJson = False,
 ) -> None:
     """Retrieval quality (NDCG@10, Recall@1/5/10/100, MRR@10) on a BEIR-format folder."""
     from lembed.evaluate.datasets import load_beir, sample
     from lembed.evaluate.report import reference_score
-    from lembed.evaluate.retrieval import evaluate_retrieval, report_doc, sweep
+    from lembed.evaluate.retrieval import (
+        Variant,
+        evaluate_retrieval,
+        exact_searcher,
+        report_doc,
+        sweep,
+    )
+    from lembed.evaluate.search import Searcher
 
     settings: Settings = ctx.obj
     switch = {"on": True, "off": False}
@@ -138,8 +152,17 @@ def retrieval(
         data = sample(data, queries or 0, docs if docs is not None else 0, seed)
     elif docs is not None:
         raise ValidationError("--docs needs --queries")
+    searcher: Callable[[Any, Variant], Searcher] = exact_searcher
+    if store is not None:
+        from lembed.evaluate.store_search import store_searcher
+
+        searcher = store_searcher(store)
     with _progress() as progress:
-        result = evaluate_retrieval(data, variants, _loader(settings, model), progress=progress)
+        result = evaluate_retrieval(
+            data, variants, _loader(settings, model), searcher=searcher, progress=progress
+        )
+    if store is not None:
+        result.notes.append(f"searched through the store {store} (a scratch collection)")
     reference = None if sampled else reference_score(dataset, result.hf_id, "ndcg_at_10")
     _emit(report_doc(result, reference), out, as_json)
 

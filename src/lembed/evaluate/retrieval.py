@@ -210,11 +210,16 @@ def _score(
         docs, queries = truncate_dims(docs, dims), truncate_dims(queries, dims)
     start = time.perf_counter()
     index = searcher(docs, variant)
-    rows, scores = index.search(queries, DEPTH + 1)
+    try:
+        rows, scores = index.search(queries, DEPTH + 1)
+    finally:
+        close = getattr(index, "close", None)
+        if callable(close):
+            close()
     found: dict[str, dict[str, float]] = {}
     for qid, row, srow in zip(query_ids, rows, scores, strict=True):
-        # BEIR / MTEB ignore a document whose id is the query's own id
-        hits = [(doc_ids[r], float(s)) for r, s in zip(row, srow, strict=True)]
+        # BEIR / MTEB ignore a document whose id is the query's own id; -1 pads short results
+        hits = [(doc_ids[r], float(s)) for r, s in zip(row, srow, strict=True) if r >= 0]
         found[qid] = dict([h for h in hits if h[0] != qid][:DEPTH])
     seconds = time.perf_counter() - start
     return VariantResult(

@@ -14,6 +14,7 @@ further, never truncated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,24 +81,41 @@ class Chunker:
 
     def split(self, text: str, *, markdown: bool = False) -> list[Chunk]:
         """Chunks of ``text``, in order; none is over the budget, none is blank."""
-        return self._split(text, 0, markdown, self.capacity)
+        return self.split_many([text], markdown=[markdown])[0]
 
-    def _split(self, text: str, base: int, markdown: bool, capacity: int) -> list[Chunk]:
-        pieces = [
+    def split_many(self, texts: Sequence[str], markdown: Sequence[bool]) -> list[list[Chunk]]:
+        """:meth:`split` for many texts, with one tokenizer pass to check every chunk."""
+        pieces = [self._pieces(t, md, self.capacity) for t, md in zip(texts, markdown, strict=True)]
+        flat = [p for ps in pieces for _, p in ps]
+        counts = iter(self.model.count_tokens(flat, input_type="document") if flat else [])
+        out: list[list[Chunk]] = []
+        for ps, md in zip(pieces, markdown, strict=True):
+            chunks: list[Chunk] = []
+            for start, piece in ps:
+                chunks.extend(self._fit(piece, start, next(counts), md, self.capacity))
+            out.append(chunks)
+        return out
+
+    def _pieces(self, text: str, markdown: bool, capacity: int) -> list[tuple[int, str]]:
+        return [
             (start, piece)
             for start, piece in self._splitter(markdown, capacity).chunk_indices(text)
             if piece.strip()
         ]
-        if not pieces:
-            return []
-        counts = self.model.count_tokens([p for _, p in pieces], input_type="document")
+
+    def _fit(
+        self, piece: str, start: int, tokens: int, markdown: bool, capacity: int
+    ) -> list[Chunk]:
+        """``piece`` as one chunk, or split tighter if it came out over the budget (tokens
+        can merge differently once text is joined)."""
+        if tokens <= self.chunk_tokens or capacity <= 8:
+            return [Chunk(piece, start, tokens)]
+        smaller = max(8, capacity - (tokens - self.chunk_tokens) - 1)
+        parts = self._pieces(piece, markdown, smaller)
+        counts = self.model.count_tokens([p for _, p in parts], input_type="document")
         out: list[Chunk] = []
-        for (start, piece), tokens in zip(pieces, counts, strict=True):
-            if tokens <= self.chunk_tokens or capacity <= 8:
-                out.append(Chunk(piece, base + start, tokens))
-            else:  # tokens merge differently once joined: split this one tighter
-                smaller = max(8, capacity - (tokens - self.chunk_tokens) - 1)
-                out.extend(self._split(piece, base + start, markdown, smaller))
+        for (offset, part), n in zip(parts, counts, strict=True):
+            out.extend(self._fit(part, start + offset, n, markdown, smaller))
         return out
 
 

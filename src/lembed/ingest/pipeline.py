@@ -87,15 +87,18 @@ def plan_chunks(
 ) -> tuple[list[PendingChunk], BoilerplateReport]:
     """Every chunk of ``docs`` after boilerplate stripping, with ids and metadata."""
     cleaner = Boilerplate([[s.text for s in d.sections] for d in docs], share)
+    texts: list[str] = []
+    for doc in docs:
+        cleaned = cleaner.strip([s.text for s in doc.sections])
+        texts += [unwrap(t) for t in cleaned] if doc.kind == "pdf" else cleaned
+    flags = [d.kind == "markdown" for d in docs for _ in d.sections]
+    pieces = iter(chunker.split_many(texts, flags))
     out: list[PendingChunk] = []
     for doc in docs:
-        texts = cleaner.strip([s.text for s in doc.sections])
-        if doc.kind == "pdf":
-            texts = [unwrap(t) for t in texts]
         seen: Counter[str] = Counter()
         ordinal = 0
-        for section, text in zip(doc.sections, texts, strict=True):
-            for piece in chunker.split(text, markdown=doc.kind == "markdown"):
+        for section in doc.sections:
+            for piece in next(pieces):
                 meta: Metadata = {
                     **doc.metadata,
                     **section.metadata,

@@ -11,7 +11,7 @@ its prompt names — are enforced by the server but cannot be written into a mod
 schema) and ``negative_data_rejection`` (pydantic's lax mode accepts ``0``/``1`` for booleans,
 as most JSON APIs do).
 
-    .venv/bin/python benchmarks/fuzz.py --max-examples 400     # ≈ 6,000+ requests
+    .venv/bin/python benchmarks/fuzz.py --max-examples 100 --max-time 300   # ≥ 5,000 requests
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ FUZZ_CHECKS = (
 )
 
 
-def schemathesis_command(url: str, *, max_examples: int, api_key: str) -> list[str]:
+def schemathesis_command(
+    url: str, *, max_examples: int, api_key: str, max_time: int | None = None
+) -> list[str]:
     exe = Path(sys.executable).with_name("schemathesis")
     return [
         str(exe),
@@ -53,6 +55,7 @@ def schemathesis_command(url: str, *, max_examples: int, api_key: str) -> list[s
         "--header",
         f"Authorization: Bearer {api_key}",
         "--no-color",
+        *(["--max-time", str(max_time)] if max_time else []),
     ]
 
 
@@ -63,12 +66,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=400)
     parser.add_argument("--backend", default="fake", choices=["fake", "onnx"])
+    parser.add_argument(
+        "--max-time", type=int, default=None, help="seconds; fuzzing repeats until spent"
+    )
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "LEMBED_BACKEND": args.backend}
     server = LiveServer(["--api-key", "fuzz-key"], env)
     start = time.monotonic()
     try:
-        cmd = schemathesis_command(server.url, max_examples=args.max_examples, api_key="fuzz-key")
+        cmd = schemathesis_command(
+            server.url, max_examples=args.max_examples, api_key="fuzz-key", max_time=args.max_time
+        )
         out = subprocess.run(cmd, capture_output=True, text=True)
         health = __import__("httpx").get(server.url + "/health").status_code
     finally:

@@ -75,6 +75,14 @@ class Boilerplate:
         self.corpus = repeated_lines(units, share)
         self.report = BoilerplateReport(dict(self.corpus), len(units))
 
+    @classmethod
+    def known(cls, corpus: dict[str, int], units: int, share: float = 0.3) -> Boilerplate:
+        """A cleaner whose corpus-wide lines were counted elsewhere (e.g. by Ray workers)."""
+        cleaner = cls([], share)
+        cleaner.corpus = dict(corpus)
+        cleaner.report = BoilerplateReport(dict(corpus), units)
+        return cleaner
+
     def strip(self, sections: Sequence[str]) -> list[str]:
         """One document's sections without corpus-wide or document-wide repeated lines."""
         local = repeated_lines(sections, self.share) if len(sections) > 1 else {}

@@ -83,10 +83,14 @@ def chunk_id(source: str, text: str, occurrence: int = 0) -> str:
 
 
 def plan_chunks(
-    docs: Sequence[Document], chunker: Chunker, share: float
+    docs: Sequence[Document], chunker: Chunker, share: float, cleaner: Boilerplate | None = None
 ) -> tuple[list[PendingChunk], BoilerplateReport]:
-    """Every chunk of ``docs`` after boilerplate stripping, with ids and metadata."""
-    cleaner = Boilerplate([[s.text for s in d.sections] for d in docs], share)
+    """Every chunk of ``docs`` after boilerplate stripping, with ids and metadata.
+
+    ``cleaner`` defaults to one counted over ``docs``; pass one counted over the whole corpus
+    to plan a part of it (``lembed.scale`` does, per Ray batch)."""
+    if cleaner is None:
+        cleaner = Boilerplate([[s.text for s in d.sections] for d in docs], share)
     texts: list[str] = []
     for doc in docs:
         cleaned = cleaner.strip([s.text for s in doc.sections])
@@ -123,6 +127,30 @@ def plan_chunks(
 def _under(source: str, roots: Sequence[str]) -> bool:
     path = source.split("#", 1)[0]
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def stale_chunks(
+    existing: dict[str, Metadata],
+    current: set[str],
+    sources: set[str],
+    unreadable: set[str],
+    paths: Sequence[str | Path],
+    prune: bool,
+) -> tuple[list[str], list[str]]:
+    """Ids to delete after a run: chunks of ``sources`` indexed now that are not ``current``
+    (stale), and with ``prune`` chunks of files under ``paths`` that are gone. Files that
+    failed to load (``unreadable``) keep their chunks."""
+    roots = [source_id(Path(p)) for p in paths]
+    stale, gone = [], []
+    for id_, meta in existing.items():
+        source = str(meta.get("source", ""))
+        if id_ in current or source.split("#", 1)[0] in unreadable:
+            continue
+        if source in sources:
+            stale.append(id_)
+        elif prune and _under(source, roots):
+            gone.append(id_)
+    return stale, gone
 
 
 def index(
@@ -205,19 +233,10 @@ def index(
             )
         )
 
-    # stale chunks: of sources indexed now (or, with prune, gone from under the paths)
     current = {c.id for c in chunks}
-    sources = {d.source for d in docs} | emptied
-    roots = [source_id(Path(p)) for p in paths]
-    stale, gone = [], []
-    for id_, meta in existing.items():
-        source = str(meta.get("source", ""))
-        if id_ in current or source.split("#", 1)[0] in unreadable:
-            continue
-        if source in sources:
-            stale.append(id_)
-        elif prune and _under(source, roots):
-            gone.append(id_)
+    stale, gone = stale_chunks(
+        existing, current, {d.source for d in docs} | emptied, unreadable, paths, prune
+    )
     store.delete(ids=stale + gone)
     report.deleted, report.pruned = len(stale), len(gone)
     report.seconds = time.perf_counter() - start

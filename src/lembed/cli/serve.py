@@ -66,6 +66,10 @@ def serve(
     max_queue: Annotated[int | None, typer.Option(help="most queued inputs")] = None,
     batch_tokens: Annotated[int | None, typer.Option(help="token budget per batch")] = None,
     max_batch_size: Annotated[int | None, typer.Option(help="most inputs per batch")] = None,
+    reranker: Annotated[
+        str | None,
+        typer.Option(help="cross-encoder for POST /rerank and /v1/rerank (name or folder)"),
+    ] = None,
 ) -> None:
     """Serve embedding models over the Ollama, OpenAI/Infinity and TEI APIs."""
     uvicorn = require("uvicorn", "server", "lembed serve")
@@ -90,6 +94,9 @@ def serve(
     sock = bind(settings.host, settings.port)  # fail fast, before loading any model
     names = model or [settings.model]
     models = [load_model(n, backend=backend, quantize=quantize, settings=settings) for n in names]
+    from lembed.rag.reranker import load_reranker
+
+    cross = load_reranker(reranker, backend=backend, settings=settings)
     pool = ModelPool(models, input_types=kinds, max_queue=settings.max_queue)  # type: ignore[arg-type]
     config = ServerConfig(
         api_key=settings.api_key,
@@ -97,9 +104,11 @@ def serve(
         max_body_bytes=settings.max_body_bytes,
         public_metrics=settings.public_metrics,
     )
-    app = create_app(pool, config)
+    app = create_app(pool, config, reranker=cross)
     port_shown = sock.getsockname()[1]
     served = ", ".join(f"{m.name} ({m.backend.name}, {m.backend.device})" for m in models)
+    if cross is not None:
+        served += f"; reranker {cross.name} ({cross.backend})"
     print(
         f"lembed serving {served} on http://{settings.host}:{port_shown} — Ollama /api/embed, "
         "OpenAI /v1/embeddings, TEI /embed; docs at /docs",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lembed.errors import LembedError, ModelNotFoundError, require
 from lembed.models.catalog import find
+from lembed.models.rerankers import find_reranker
 
 # What an embedding model needs; skips other frameworks' weights (tf, flax, openvino, gguf).
 ALLOW_PATTERNS = [
@@ -27,7 +28,7 @@ class PullError(LembedError):
 
 def pull(name: str, *, revision: str | None = None) -> Path:
     """Download ``name`` (catalog name, alias or HF id) and return its local folder."""
-    spec = find(name)
+    spec = find(name) or find_reranker(name)
     hf_id = spec.hf_id if spec else name.strip()
     if "/" not in hf_id:
         raise ModelNotFoundError(

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from lembed import __version__
 from lembed.engine.pool import ModelPool
-from lembed.server import errors, health, ollama, openai, tei
+from lembed.server import errors, health, ollama, openai, rerank, tei
 from lembed.server.errors import AuthError
 from lembed.server.middleware import BodyLimit, RequestMetrics
 from lembed.server.state import ServerConfig, ServerState, state_of
+
+if TYPE_CHECKING:
+    from lembed.rag.reranker import Reranker
 
 
 def require_key(request: Request) -> None:
@@ -28,8 +32,11 @@ def require_key(request: Request) -> None:
         raise AuthError("missing or wrong API key: send 'Authorization: Bearer <key>'")
 
 
-def create_app(pool: ModelPool, config: ServerConfig | None = None) -> FastAPI:
-    """The ASGI app serving ``pool``. Its lifespan starts and stops the batchers."""
+def create_app(
+    pool: ModelPool, config: ServerConfig | None = None, reranker: Reranker | None = None
+) -> FastAPI:
+    """The ASGI app serving ``pool`` (and ``reranker`` on the rerank routes, if given).
+    Its lifespan starts and stops the batchers."""
     state = ServerState(pool=pool, config=config or ServerConfig())
 
     @asynccontextmanager
@@ -48,12 +55,14 @@ def create_app(pool: ModelPool, config: ServerConfig | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.lembed = state
+    app.state.reranker = reranker
     errors.install(app)
     guarded = [Depends(require_key)]
     app.include_router(health.router)
     app.include_router(ollama.router, dependencies=guarded)
     app.include_router(openai.router, dependencies=guarded)
     app.include_router(tei.router, dependencies=guarded)
+    app.include_router(rerank.router, dependencies=guarded)
     app.add_api_route(
         "/metrics",
         health.metrics,

@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: retrieve (dense, BM25, hybrid) → rerank → generate."""

@@ -1,0 +1,146 @@
+"""Reranking over HTTP: TEI's ``POST /rerank`` and the Cohere/Infinity ``POST /v1/rerank``.
+
+Both score (query, text) pairs with the server's cross-encoder (``lembed serve
+--reranker NAME``) in a worker thread and answer best first. Errors come out in the route's
+dialect like every other route's (TEI ``{"error", "error_type"}``, OpenAI-style
+``{"error": {...}}`` under ``/v1``); a server started without a reranker answers 404.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from lembed.errors import ModelNotFoundError
+from lembed.server.errors import OPENAI_ERRORS, TEI_ERRORS
+from lembed.server.state import FastJSON, State, Text, Texts, timing_headers
+
+if TYPE_CHECKING:
+    from lembed.rag.reranker import Ranked, Reranker
+
+router = APIRouter(tags=["rerank"])
+
+
+class TEIRerankRequest(BaseModel):
+    query: Text
+    texts: Texts
+    raw_scores: bool = Field(False, description="logits instead of sigmoid scores in (0, 1)")
+    return_text: bool = False
+    truncate: bool = Field(False, description="cut pairs over the window instead of a 413")
+    truncation_direction: Literal["Right", "Left", "right", "left"] = "Right"
+    model: str | None = Field(None, description="lembed extension: the served reranker's name")
+
+
+class TEIRank(BaseModel):
+    index: int
+    score: float
+    text: str | None = None
+
+
+class RerankRequest(BaseModel):
+    query: Text
+    documents: Texts
+    top_n: int | None = Field(None, ge=1, description="keep the best N (default: all)")
+    return_documents: bool = False
+    model: str | None = None
+    raw_scores: bool = Field(False, description="lembed extension: logits, not (0, 1) scores")
+    truncate: bool = Field(True, description="lembed extension: false refuses over-long pairs")
+
+
+class RerankDocument(BaseModel):
+    text: str
+
+
+class RerankResult(BaseModel):
+    index: int
+    relevance_score: float
+    document: RerankDocument | None = None
+
+
+class RerankUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class RerankResponse(BaseModel):
+    object: Literal["rerank"] = "rerank"
+    id: str
+    model: str
+    results: list[RerankResult]
+    usage: RerankUsage
+    created: int
+
+
+def reranker_of(request: Request, model: str | None) -> Reranker:
+    reranker: Reranker | None = getattr(request.app.state, "reranker", None)
+    if reranker is None:
+        raise ModelNotFoundError(
+            "this server has no reranker: start it with `lembed serve --reranker NAME`"
+        )
+    if model is not None and model.strip().lower() not in (
+        reranker.name.lower(),
+        *reranker.spec.names,
+    ):
+        raise ModelNotFoundError(f"reranker {model!r} is not served here; {reranker.name} is")
+    return reranker
+
+
+async def _rank(
+    state: State, reranker: Reranker, query: str, texts: list[str], **kw: Any
+) -> tuple[list[Ranked], float, int]:
+    state.check_count(texts)
+    start = time.perf_counter()
+    ranked, tokens = await run_in_threadpool(lambda: reranker.rerank_counted(query, texts, **kw))
+    return ranked, time.perf_counter() - start, tokens
+
+
+@router.post("/rerank", response_model=list[TEIRank], responses=TEI_ERRORS)
+async def rerank_tei(body: TEIRerankRequest, request: Request, state: State) -> FastJSON:
+    reranker = reranker_of(request, body.model)
+    ranked, seconds, tokens = await _rank(
+        state,
+        reranker,
+        body.query,
+        body.texts,
+        normalize=not body.raw_scores,
+        truncate=body.truncate,
+    )
+    rows = [
+        {"index": r.index, "score": r.score}
+        | ({"text": body.texts[r.index]} if body.return_text else {})
+        for r in ranked
+    ]
+    return FastJSON(rows, headers=timing_headers(seconds, tokens))
+
+
+@router.post("/v1/rerank", response_model=RerankResponse, responses=OPENAI_ERRORS)
+async def rerank_v1(body: RerankRequest, request: Request, state: State) -> FastJSON:
+    reranker = reranker_of(request, body.model)
+    ranked, seconds, tokens = await _rank(
+        state,
+        reranker,
+        body.query,
+        body.documents,
+        top_n=body.top_n,
+        normalize=not body.raw_scores,
+        truncate=body.truncate,
+    )
+    results = [
+        {"index": r.index, "relevance_score": r.score}
+        | ({"document": {"text": body.documents[r.index]}} if body.return_documents else {})
+        for r in ranked
+    ]
+    out = {
+        "object": "rerank",
+        "id": f"rerank-{uuid.uuid4().hex}",
+        "model": reranker.name,
+        "results": results,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        "created": int(time.time()),
+    }
+    return FastJSON(out, headers=timing_headers(seconds, tokens))

@@ -28,7 +28,7 @@ import httpx
 import lembed
 from lembed.evaluate.datasets import load_beir, sample
 from lembed.evaluate.metrics import retrieval_scores
-from lembed.ingest.pipeline import index
+from lembed.ingest.pipeline import Progress, index
 from lembed.stores import VectorStore, open_client
 from lembed.stores.fanout import FanOut
 
@@ -105,7 +105,12 @@ def main() -> None:
         stores = {name: c.open("scifact", model.dim, model.name) for name, c in clients.items()}
         fan = FanOut(list(stores.values()))
         print(f"{data.describe()}; indexing into {len(stores)} stores at once ...", flush=True)
-        first = index([corpus], fan, model, batch_size=512)
+
+        def show(p: Progress) -> None:
+            if p.stage == "embed" and p.chunks // 512 % 4 == 0:
+                print(f"  {p.chunks}/{p.chunks_total} chunks, {p.seconds:.0f} s", flush=True)
+
+        first = index([corpus], fan, model, batch_size=512, progress=show)
         print(
             f"indexed {first.documents} docs -> {first.chunks} chunks, {first.tokens} tokens "
             f"in {first.seconds:.0f} s (embedding {first.embed_seconds:.0f} s)",

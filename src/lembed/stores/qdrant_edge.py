@@ -9,10 +9,12 @@ qdrant-edge-py 0.9 turns ``MatchValue(True)`` into the integer 1, so a boolean f
 matches a JSON ``true``; boolean metadata is therefore also written as ``"true"``/``"false"``
 under ``bools.<key>`` and filtered there (the returned metadata keeps the real booleans).
 
-``optimize()`` (called by :meth:`EdgeStore.close`) builds the HNSW index and the quantised
-vectors once a segment is large enough; until then, and for small collections, search is
-exact. With ``int8`` or ``binary`` quantisation, search scores the quantised vectors then
-rescores the best ``oversampling × k`` with the originals.
+``optimize()`` (called by :meth:`EdgeStore.close`, so at the end of every ``lembed index``)
+builds the HNSW index once a segment passes Qdrant's indexing threshold (~10 MB; below it
+search is exact). A quantised collection (``int8`` or ``binary``) is created with a 1 KB
+threshold, so ``optimize()`` always builds its codes; search then scores the codes and
+rescores the best ``oversampling × k`` with the original vectors. Points written since the
+last ``optimize()`` are searched unquantised until the next one.
 """
 
 from __future__ import annotations
@@ -170,9 +172,14 @@ class EdgeClient:
             quant = q.ScalarQuantizationConfig(type=q.ScalarType.Int8, quantile=0.99)
         elif quantization == "binary":
             quant = q.BinaryQuantizationConfig()
+        # Qdrant quantises a segment when it optimises it, and only optimises segments past
+        # the indexing threshold (~10 MB by default): a small quantised collection would stay
+        # unquantised. A 1 KB threshold makes optimize() always build the index and codes.
+        optimizers = q.EdgeOptimizersConfig(indexing_threshold=1) if quant is not None else None
         return q.EdgeConfig(
             vectors=q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine),
             quantization_config=quant,
+            optimizers=optimizers,
         )
 
     def _info(self, name: str) -> dict[str, Any] | None:

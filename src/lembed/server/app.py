@@ -15,15 +15,16 @@ from lembed.engine.pool import ModelPool
 from lembed.server import errors, health, ollama, openai, rerank, tei
 from lembed.server.errors import AuthError
 from lembed.server.middleware import BodyLimit, RequestMetrics
-from lembed.server.state import ServerConfig, ServerState, state_of
+from lembed.server.state import ServerConfig, ServerState
 
 if TYPE_CHECKING:
     from lembed.rag.reranker import Reranker
 
 
-def require_key(request: Request) -> None:
-    """Bearer API key check (a no-op when the server has no key)."""
-    key = state_of(request).config.api_key
+async def require_key(request: Request) -> None:
+    """Bearer API key check (a no-op when the server has no key). Async: FastAPI would run
+    a plain function in its thread pool, a thread hop on every request."""
+    key = request.app.state.lembed.config.api_key
     if key is None:
         return
     header = request.headers.get("authorization", "")

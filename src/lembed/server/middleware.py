@@ -31,16 +31,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = PayloadTooLargeError(
-            f"the request body is larger than the server's limit of {self.max_bytes} bytes"
-        )
         headers = dict(scope.get("headers") or [])
         if scope["method"] == "POST" and b"json" not in headers.get(b"content-type", b""):
             headers[b"content-type"] = b"application/json"
             scope["headers"] = list(headers.items())
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            response = render(error, dialect_of(scope["path"]))
+            response = render(self._error(), dialect_of(scope["path"]))
             await response(scope, receive, send)
             return
         seen = 0
@@ -51,10 +48,15 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise error
+                    raise self._error()
             return message
 
         await self.app(scope, limited, send)
+
+    def _error(self) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"the request body is larger than the server's limit of {self.max_bytes} bytes"
+        )
 
 
 class RequestMetrics:

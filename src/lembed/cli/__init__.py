@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lembed.cli import bench, embed, evaluate, index, models, serve, sizing
+from lembed.cli import ask, bench, embed, evaluate, index, models, serve, sizing
 from lembed.errors import LembedError
 from lembed.settings import Settings
 
@@ -33,6 +33,7 @@ evaluate.register(app)
 bench.register(app)
 sizing.register(app)
 index.register(app)
+ask.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

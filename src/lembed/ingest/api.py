@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.ingest.pipeline import IndexReport, Progress
+from lembed.ingest.pipeline import IndexReport, PendingChunk, Progress
 from lembed.ingest.pipeline import index as run_index
 from lembed.settings import Settings
 from lembed.stores import (
@@ -64,10 +64,16 @@ def index(
     quantization: str = "none",
     settings: Settings | None = None,
     progress: Callable[[Progress], None] | None = None,
+    lexical: bool = True,
 ) -> IndexReport:
-    """Index ``paths`` into ``collection`` of ``store``; returns what was done."""
+    """Index ``paths`` into ``collection`` of ``store``; returns what was done.
+
+    With ``lexical`` (and ``lembed[rag]`` installed) a BM25 index of the collection is kept
+    beside it for ``lembed ask --mode bm25|hybrid`` (see :mod:`lembed.rag.bm25`).
+    """
     check_collection(collection)
     loaded = _model(model, settings)
+    on_written = _lexical_hook(store, collection, settings) if lexical else None
     client, owned = _client(store, quantization)
     try:
         target = client.open(collection, loaded.dim, model=loaded.name)
@@ -83,12 +89,31 @@ def index(
                 text_field=text_field,
                 batch_size=batch_size,
                 progress=progress,
+                on_written=on_written,
             )
         finally:
             target.close()
     finally:
         if owned:
             client.close()
+
+
+def _lexical_hook(
+    store: str | StoreClient, collection: str, settings: Settings | None
+) -> Callable[[Sequence[PendingChunk], Sequence[str]], None] | None:
+    import importlib.util
+
+    if not isinstance(store, str) or importlib.util.find_spec("bm25s") is None:
+        return None
+    from lembed.rag.bm25 import LexicalIndex, lexical_folder
+
+    folder = lexical_folder(store, collection, (settings or Settings()).cache_dir)
+    if folder is None:
+        return None
+    sidecar = LexicalIndex(folder)
+    return lambda chunks, deleted: sidecar.update(
+        ((c.id, c.text, c.metadata) for c in chunks), deleted
+    )
 
 
 def search(

@@ -165,8 +165,14 @@ def index(
     text_field: str = "text",
     batch_size: int = 256,
     progress: Callable[[Progress], None] | None = None,
+    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None = None,
 ) -> IndexReport:
-    """Index files and folders ``paths`` into ``store`` with ``model``; see the module doc."""
+    """Index files and folders ``paths`` into ``store`` with ``model``; see the module doc.
+
+    ``on_written(chunks, deleted_ids)``, if given, is called once the store is up to date
+    with every current chunk of the indexed files and the ids removed (e.g. to keep a BM25
+    index beside the collection).
+    """
     if not paths:
         raise ValidationError("give at least one file or folder to index", param="paths")
     if store.dim != model.dim:
@@ -239,6 +245,8 @@ def index(
     )
     store.delete(ids=stale + gone)
     report.deleted, report.pruned = len(stale), len(gone)
+    if on_written is not None:
+        on_written(chunks, stale + gone)
     report.seconds = time.perf_counter() - start
     notify(
         Progress(

@@ -117,13 +117,16 @@ def lembed(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_killed_then_resumed_equals_a_clean_run(tmp_path: Path, settings: Settings) -> None:
-    docs = corpus(tmp_path / "docs", 120, skip=500)
+@pytest.mark.parametrize("scheme", ["chroma", "qdrant"])
+def test_killed_then_resumed_equals_a_clean_run(
+    scheme: str, tmp_path: Path, settings: Settings
+) -> None:
+    docs = corpus(tmp_path / "docs", 60, skip=500)
     env = {**os.environ, "LEMBED_BACKEND": "fake", "LEMBED_CACHE_DIR": str(settings.cache_dir)}
-    killed, clean = f"chroma:{tmp_path / 'killed'}", f"chroma:{tmp_path / 'clean'}"
-    args = ["index", str(docs), "--chunk-tokens", "48", "--batch", "4", "--json"]
+    killed, clean = f"{scheme}:{tmp_path / 'killed'}", f"{scheme}:{tmp_path / 'clean'}"
+    args = ["index", str(docs), "--chunk-tokens", "48", "--json"]
 
-    proc = lembed(*args, "--store", killed, env=env)
+    proc = lembed(*args, "--batch", "4", "--store", killed, env=env)  # small batches to kill
     assert proc.stderr is not None
     for line in proc.stderr:  # one line per batch written
         if line.startswith("embedded ") and int(line.split()[1].split("/")[0]) >= 40:
@@ -148,3 +151,5 @@ def test_killed_then_resumed_equals_a_clean_run(tmp_path: Path, settings: Settin
     a, b = open_client(killed), open_client(clean)
     assert a.get("lembed").scan() == b.get("lembed").scan()
     assert a.get("lembed").count() == b.get("lembed").count() == second["chunks"]
+    a.close()
+    b.close()

@@ -35,6 +35,9 @@ def test_index_then_search_with_the_collections_model(tmp_path: Path, settings: 
     assert only and all(h.metadata["chunk"] == 0 for h in only)
     with pytest.raises(ValidationError):
         search("   ", store=client, collection="notes", settings=fake)
+    client.open("other", 384, model="bge-small-en-v1.5")  # same size, another model
+    with pytest.raises(ValidationError, match=r"bge-small-en-v1\.5"):
+        index([docs], store=client, collection="other", settings=fake)
     assert drop("notes", client) and not drop("notes", client)
 
 

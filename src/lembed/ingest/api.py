@@ -76,6 +76,13 @@ def index(
     on_written = _lexical_hook(store, collection, settings) if lexical else None
     client, owned = _client(store, quantization)
     try:
+        have = {c.name: c.model for c in client.collections()}.get(collection)
+        if have and have != loaded.name:
+            raise ValidationError(
+                f"collection {collection!r} was indexed with {have}; vectors of {loaded.name} "
+                "are not comparable with them: index with that model, or into another collection",
+                param="model",
+            )
         target = client.open(collection, loaded.dim, model=loaded.name)
         try:
             return run_index(

@@ -26,14 +26,14 @@ class ProgressView:
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.fields[docs]} docs · {task.completed}/{task.total} chunks"),
+                TextColumn("{task.fields[docs]} docs · {task.fields[chunks]} chunks"),
                 TextColumn("· {task.fields[rate]:.0f} tokens/s"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
                 transient=False,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task("loading", total=None, docs="0", rate=0.0)
+            self._task = self._bar.add_task("loading", total=None, docs="0", chunks="-", rate=0.0)
         return self
 
     def update(self, event: Progress) -> None:
@@ -48,6 +48,7 @@ class ProgressView:
                 completed=event.chunks,
                 total=total,
                 docs=docs,
+                chunks=f"{event.chunks}/{event.chunks_total}" if total is not None else "-",
                 rate=rate,
             )
         elif event.stage == "embed":

@@ -126,6 +126,12 @@ def plot(doc: Doc, path: Path) -> Path:
             fontsize=7,
             color="grey",
         )
+    values = [100 * r["scores"][main] for r in doc["results"]]
+    values += [100 * ref["score"]] if ref else []
+    low, high = min(values), max(values)
+    pad = max(1.0, (high - low) * 0.1)  # at least a point either side: no zoom into noise
+    ax.set_ylim(low - pad, high + pad)
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.set_xscale("log", base=2)
     ticks = sorted({r["bytes_per_vector"] for r in doc["results"]})
     ax.set_xticks(ticks, [f"{t:,}" for t in ticks], fontsize=8)

@@ -41,7 +41,7 @@ def ndcg(
 def test_ndcg_through_every_store_matches_exact_search(
     onnx_model: EmbeddingModel, tmp_path: Path, chroma_url: str
 ) -> None:
-    data = sample(load_beir(SCIFACT), queries=30, extra_docs=150, seed=4)
+    data = sample(load_beir(SCIFACT), queries=25, extra_docs=100, seed=4)
     corpus = tmp_path / "scifact" / "corpus.jsonl.gz"
     corpus.parent.mkdir()
     with gzip.open(corpus, "wt", encoding="utf-8") as fh:

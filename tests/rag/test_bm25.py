@@ -1,0 +1,63 @@
+"""BM25 over chunks (bm25s, stop words, stemming) and its persistent index beside a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lembed.errors import StoreError
+from lembed.rag.bm25 import BM25, LexicalIndex, lexical_folder
+
+CHUNKS = [
+    ("a", "Paris is the capital of France.", {"source": "a.md"}),
+    ("b", "Cats sleep for most of the day.", {"source": "b.md"}),
+    ("c", "France exports cheese and wine.", {"source": "c.md"}),
+    ("d", "The capitals of Europe: Berlin, Madrid, Rome.", {"source": "d.md"}),
+]
+
+
+def test_bm25_ranks_shared_terms_with_stemming_and_drops_non_matches() -> None:
+    index = BM25(CHUNKS)
+    hits = index.search("capital of France", k=10)
+    assert hits[0].id == "a"  # both terms
+    assert {h.id for h in hits} == {"a", "c", "d"}  # "capitals" stems to "capital"; b shares none
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(h.score > 0 for h in hits)
+    assert hits[0].text == CHUNKS[0][1] and hits[0].metadata == {"source": "a.md"}
+    assert index.search("capital of France", k=1)[0].id == "a"
+
+
+def test_bm25_queries_without_known_terms_find_nothing() -> None:
+    index = BM25(CHUNKS)
+    assert index.search("the of and", k=5) == []  # stop words only
+    assert index.search("zeppelin", k=5) == []
+    assert BM25([]).search("paris") == []
+
+
+def test_lexical_index_persists_updates_and_deletes(tmp_path: Path) -> None:
+    folder = tmp_path / "lexical" / "docs"
+    LexicalIndex(folder).update(CHUNKS)
+    reopened = LexicalIndex(folder)
+    assert reopened.count() == 4
+    assert reopened.search("cheese wine", k=3)[0].id == "c"
+
+    LexicalIndex(folder).update([("e", "Wine from Bordeaux.", {"source": "e.md"})], ["c"])
+    again = LexicalIndex(folder)
+    assert again.count() == 4
+    assert [h.id for h in again.search("cheese wine", k=3)] == ["e"]
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="lembed index"):
+        LexicalIndex(tmp_path / "none").search("paris")
+
+
+def test_lexical_folder_follows_the_store(tmp_path: Path) -> None:
+    assert lexical_folder("chroma:/data/db", "docs", tmp_path) == Path("/data/db/lexical/docs")
+    assert lexical_folder("qdrant:./q", "docs", tmp_path) == Path("q/lexical/docs")
+    assert lexical_folder("memory:", "docs", tmp_path) is None
+    remote = lexical_folder("qdrant+http://127.0.0.1:6333", "docs", tmp_path)
+    assert remote is not None and remote.parent.parent == tmp_path / "lexical"
+    other = lexical_folder("qdrant+http://127.0.0.1:6334", "docs", tmp_path)
+    assert other != remote

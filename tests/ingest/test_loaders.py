@@ -24,7 +24,9 @@ def test_text_and_markdown(tmp_path: Path) -> None:
 def test_html_keeps_visible_text_only() -> None:
     markup = """<html><head><title>T</title><style>p {color: red}</style>
     <script>var secret = 1;</script></head><body><h1>Heading</h1><!-- hidden comment -->
-    <p>First   paragraph.</p><noscript>enable js</noscript><div>Second</div></body></html>"""
+    <p>First   paragraph.</p><noscript>enable js</noscript><div>Second</div>
+    <div hidden>gone</div><span style="display: none">gone</span>
+    <nav aria-hidden="true"><p>gone</p></nav></body></html>"""
     text = html_text(markup)
     assert text.splitlines() == ["Heading", "First paragraph.", "Second"]
 

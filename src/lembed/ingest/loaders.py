@@ -114,10 +114,24 @@ def html_text(markup: str) -> str:
     soup = bs4.BeautifulSoup(markup, "html.parser")
     for tag in soup(list(_HIDDEN_TAGS)):
         tag.decompose()
+    for tag in soup.find_all(_is_hidden):
+        if not tag.decomposed:
+            tag.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, bs4.Comment)):
         comment.extract()
     lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _is_hidden(tag: Any) -> bool:
+    """Elements a browser does not show: ``hidden``, ``aria-hidden``, ``display: none``."""
+    style = str(tag.get("style") or "").replace(" ", "").lower()
+    return (
+        tag.has_attr("hidden")
+        or str(tag.get("aria-hidden", "")).lower() == "true"
+        or "display:none" in style
+        or "visibility:hidden" in style
+    )
 
 
 def _pdf(path: Path, source: str) -> Document:

@@ -83,10 +83,9 @@ def onnx_report(beir_dir: Path, onnx_model: EmbeddingModel) -> RetrievalReport:
 def test_real_model_quality_and_compression_losses(onnx_report: RetrievalReport) -> None:
     ndcg = {r.label: r.scores["ndcg@10"] for r in onnx_report.results}
     float32 = ndcg["onnx 384d float32"]
-    # 20 SciFact queries against their judged docs plus 100 distractors: an easier task than
-    # the full corpus (64.5 NDCG@10); a model that ignored the text would score near 0.
-    print(ndcg)
-    assert 0.70 < float32 < 0.97
+    # 20 SciFact queries against their judged docs plus 100 distractors: a much easier task
+    # than the full corpus (64.5 NDCG@10); a model that ignored the text would score near 0.
+    assert float32 > 0.80  # measured 0.97
     assert abs(ndcg["onnx 384d int8"] - float32) < 0.02
     assert ndcg["onnx 384d binary"] < float32
     assert ndcg["onnx 384d binary+rescore"] > ndcg["onnx 384d binary"]

@@ -103,9 +103,8 @@ def plot(doc: Doc, path: Path) -> Path:
     ax = fig.subplots()
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for row in doc["results"]:
-        groups.setdefault(f"{row['backend']}{'' if row['prefixes'] else ' no-prefix'}", []).append(
-            row
-        )
+        marked = doc["task"] == "retrieval" and not row["prefixes"]
+        groups.setdefault(row["backend"] + (" no-prefix" if marked else ""), []).append(row)
     for name, rows in groups.items():
         xs = [r["bytes_per_vector"] for r in rows]
         ys = [100 * r["scores"][main] for r in rows]
@@ -115,16 +114,12 @@ def plot(doc: Doc, path: Path) -> Path:
             ax.annotate(short, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
     ref = doc.get("reference")
     if ref:
-        ax.axhline(100 * ref["score"], color="grey", linestyle="--", linewidth=1)
-        ax.annotate(
-            f"published {100 * ref['score']:.2f}",
-            (1, 100 * ref["score"]),
-            xycoords=("axes fraction", "data"),
-            xytext=(-4, 4),
-            textcoords="offset points",
-            ha="right",
-            fontsize=7,
+        ax.axhline(
+            100 * ref["score"],
             color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"published {100 * ref['score']:.2f}",
         )
     values = [100 * r["scores"][main] for r in doc["results"]]
     values += [100 * ref["score"]] if ref else []

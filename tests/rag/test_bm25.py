@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from lembed.engine.model import EmbeddingModel
 from lembed.errors import StoreError
 from lembed.rag.bm25 import BM25, LexicalIndex, lexical_folder
+from lembed.settings import Settings
+from lembed.stores import open_client
 
 CHUNKS = [
     ("a", "Paris is the capital of France.", {"source": "a.md"}),
@@ -61,3 +64,44 @@ def test_lexical_folder_follows_the_store(tmp_path: Path) -> None:
     assert remote is not None and remote.parent.parent == tmp_path / "lexical"
     other = lexical_folder("qdrant+http://127.0.0.1:6334", "docs", tmp_path)
     assert other != remote
+
+
+@pytest.mark.store
+def test_lembed_index_keeps_the_bm25_index_in_step(
+    tmp_path: Path, fake_model: EmbeddingModel, settings: Settings
+) -> None:
+    from lembed.ingest.api import drop, index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Volcano\n\nMagma rises through the crust.", encoding="utf-8")
+    (docs / "b.md").write_text("# Glacier\n\nIce flows slowly downhill.", encoding="utf-8")
+    store = f"chroma:{tmp_path / 'db'}"
+    lexical = lexical_folder(store, "notes", settings.cache_dir)
+    assert lexical == tmp_path / "db" / "lexical" / "notes"
+
+    def state() -> tuple[int, int, list[str]]:
+        client = open_client(store)
+        try:
+            count = client.get("notes").count()
+        finally:
+            client.close()
+        found = LexicalIndex(lexical).search("magma lava ice", k=10)
+        return LexicalIndex(lexical).count(), count, sorted(h.text.split()[-1] for h in found)
+
+    opts = {"store": store, "collection": "notes", "model": fake_model, "settings": settings}
+    index([docs], **opts)  # type: ignore[arg-type]
+    assert state() == (2, 2, ["crust.", "downhill."])
+
+    (docs / "a.md").write_text("# Volcano\n\nLava cools into basalt.", encoding="utf-8")
+    index([docs], **opts)  # type: ignore[arg-type]
+    assert state() == (2, 2, ["basalt.", "downhill."])  # the old chunk is gone from both
+
+    (docs / "b.md").unlink()
+    index([docs], prune=True, **opts)  # type: ignore[arg-type]
+    assert state() == (1, 1, ["basalt."])
+
+    drop("notes", store)  # a dropped and rebuilt collection leaves no strays behind
+    (docs / "c.md").write_text("# Ice\n\nIce ages recur.", encoding="utf-8")
+    index([docs / "c.md"], **opts)  # type: ignore[arg-type]
+    assert state() == (1, 1, ["recur."])

@@ -27,6 +27,7 @@ from lembed.stores import (
     CollectionInfo,
     Hit,
     StoreClient,
+    VectorStore,
     Where,
     check_collection,
     open_client,
@@ -73,7 +74,7 @@ def index(
     """
     check_collection(collection)
     loaded = _model(model, settings)
-    on_written = _lexical_hook(store, collection, settings) if lexical else None
+    sidecar = _lexical_sidecar(store, collection, settings) if lexical else None
     client, owned = _client(store, quantization)
     try:
         have = {c.name: c.model for c in client.collections()}.get(collection)
@@ -96,7 +97,7 @@ def index(
                 text_field=text_field,
                 batch_size=batch_size,
                 progress=progress,
-                on_written=on_written,
+                on_written=sidecar(target) if sidecar else None,
             )
         finally:
             target.close()
@@ -105,9 +106,11 @@ def index(
             client.close()
 
 
-def _lexical_hook(
+def _lexical_sidecar(
     store: str | StoreClient, collection: str, settings: Settings | None
-) -> Callable[[Sequence[PendingChunk], Sequence[str]], None] | None:
+) -> Callable[[VectorStore], Callable[[Sequence[PendingChunk], Sequence[str]], None]] | None:
+    """The BM25 index kept beside a collection (lembed.rag.bm25), if this store has a place
+    for one and lembed[rag] is installed."""
     import importlib.util
 
     if not isinstance(store, str) or importlib.util.find_spec("bm25s") is None:
@@ -117,10 +120,16 @@ def _lexical_hook(
     folder = lexical_folder(store, collection, (settings or Settings()).cache_dir)
     if folder is None:
         return None
-    sidecar = LexicalIndex(folder)
-    return lambda chunks, deleted: sidecar.update(
-        ((c.id, c.text, c.metadata) for c in chunks), deleted
-    )
+    lexical = LexicalIndex(folder)
+
+    def hook(target: VectorStore) -> Callable[[Sequence[PendingChunk], Sequence[str]], None]:
+        def written(chunks: Sequence[PendingChunk], deleted: Sequence[str]) -> None:
+            rows = ((c.id, c.text, c.metadata) for c in chunks)
+            lexical.update(rows, deleted, keep=set(target.scan()))
+
+        return written
+
+    return hook
 
 
 def search(

@@ -115,8 +115,15 @@ class LexicalIndex:
         finally:
             db.close()
 
-    def update(self, chunks: Iterable[Chunk], deleted: Iterable[str] = ()) -> None:
-        """Insert or replace ``chunks``, drop ``deleted`` ids, and rebuild the BM25 arrays."""
+    def update(
+        self,
+        chunks: Iterable[Chunk],
+        deleted: Iterable[str] = (),
+        keep: set[str] | None = None,
+    ) -> None:
+        """Insert or replace ``chunks``, drop ``deleted`` ids (and, given ``keep``, every id
+        not in it: the collection's ids, so a dropped and rebuilt collection leaves no
+        strays), and rebuild the BM25 arrays."""
         db = self._db()
         try:
             with db:
@@ -125,6 +132,9 @@ class LexicalIndex:
                     ((i, t, json.dumps(m)) for i, t, m in chunks),
                 )
                 db.executemany("DELETE FROM chunks WHERE id = ?", ((i,) for i in deleted))
+                if keep is not None:
+                    stray = [i for (i,) in db.execute("SELECT id FROM chunks") if i not in keep]
+                    db.executemany("DELETE FROM chunks WHERE id = ?", ((i,) for i in stray))
             rows = db.execute("SELECT id, text, metadata FROM chunks ORDER BY id").fetchall()
         finally:
             db.close()

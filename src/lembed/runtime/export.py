@@ -20,11 +20,13 @@ from lembed.models.resolve import ResolvedModel
 log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# Bumped whenever the export recipe changes, so caches made by an older recipe are not reused.
+EXPORT_RECIPE = "eager-attention-v2"
 
 
 def fingerprint(folder: Path) -> str:
     """A short hash identifying the weights and config in ``folder`` (cheap: no full read)."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(EXPORT_RECIPE.encode())
     for path in sorted(folder.iterdir()):
         if path.name == "config.json" or path.suffix in {".safetensors", ".bin"}:
             size = path.stat().st_size
@@ -73,12 +75,7 @@ def export_onnx(model: ResolvedModel, target: Path) -> None:
     torch: Any = require("torch", "torch", "Exporting a model to ONNX")
     transformers: Any = require("transformers", "torch", "Exporting a model to ONNX")
     log.info("exporting %s to ONNX (once; cached at %s)", model.spec.name, target.parent)
-    try:
-        hf = transformers.AutoModel.from_pretrained(
-            str(model.path), trust_remote_code=model.spec.trust_remote_code
-        ).eval()
-    except Exception as exc:
-        raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
+    hf = _load_for_export(transformers, model)
 
     accepted = _accepted_inputs(hf)
 
@@ -111,6 +108,27 @@ def export_onnx(model: ResolvedModel, target: Path) -> None:
             dynamo=False,
         )
     _check_export(hf, accepted, target, torch)
+
+
+def _load_for_export(transformers: Any, model: ResolvedModel) -> Any:
+    """The HF model in eval mode, with plain ("eager") attention where the model has it.
+
+    Traced SDPA attention exports as extra masking ops (``IsNaN``/``Where`` on every score
+    tensor); the eager path exports as MatMul/Softmax/MatMul only. Measured on
+    all-MiniLM-L6-v2 with one thread: passages +7 % tokens/s, short sentences unchanged,
+    same outputs (cosine to the SDPA graph >= 0.9999998).
+    """
+    kwargs = {"trust_remote_code": model.spec.trust_remote_code}
+    try:
+        try:
+            hf = transformers.AutoModel.from_pretrained(
+                str(model.path), attn_implementation="eager", **kwargs
+            )
+        except (TypeError, ValueError):  # a model without an eager attention path
+            hf = transformers.AutoModel.from_pretrained(str(model.path), **kwargs)
+    except Exception as exc:
+        raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
+    return hf.eval()
 
 
 def _check_export(hf: Any, accepted: tuple[str, ...], graph: Path, torch: Any) -> None:

@@ -27,6 +27,7 @@ class OnnxBackend:
     def __init__(self, graph: Path, *, threads: int = 0, device: str = "auto") -> None:
         import onnxruntime as ort
 
+        self.graph = graph
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads

@@ -75,6 +75,16 @@ def index(
         str, typer.Option(help="none, int8 or binary (Qdrant stores only)")
     ] = "none",
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default: LEMBED_DEVICE, auto)")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local (this process) or ray")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray: auto, ray://HOST:10001 or HOST:6379 (default: start a local Ray)"),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="ray: embedding actors, one model each")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option(help="ray: GPUs per actor")] = 0.0,
 ) -> None:
     """Index files and folders: load, strip boilerplate, chunk, embed what is new, store."""
     from lembed.cli.index_view import ProgressView, print_report, report_json
@@ -82,7 +92,20 @@ def index(
     from lembed.ingest.api import index as run_index
 
     settings: Settings = ctx.obj
-    loaded = load_model(model, backend=backend, settings=settings)
+    if device not in (None, "auto", "cpu", "cuda"):
+        raise ValidationError(f"--device must be auto, cpu or cuda, not {device!r}")
+    if engine == "ray":
+        from lembed.cli.scale import index_on_ray
+
+        opts = {"address": address, "workers": workers, "gpus_per_worker": gpus_per_worker}
+        common = {"chunk_tokens": chunk_tokens, "overlap": overlap, "prune": prune}
+        return index_on_ray(
+            paths, store, collection, model, backend, device, boilerplate, text_field, batch,
+            quantization, as_json, settings, opts, common,
+        )  # fmt: skip
+    if engine != "local":
+        raise ValidationError(f"--engine must be local or ray, not {engine!r}", param="engine")
+    loaded = load_model(model, backend=backend, device=device, settings=settings)
     with ProgressView() as view:
         report = run_index(
             paths,

@@ -9,14 +9,22 @@ Quantisation (``int8`` scalar or ``binary``, searched with rescoring on the orig
 is sent to a server only: qdrant-client's local mode accepts a quantisation config and
 silently ignores it (it is brute force), so asking for it there is an error rather than a
 claim we cannot keep. The embedded Qdrant with real quantisation is ``qdrant:`` (qdrant-edge).
+
+A Qdrant cluster takes its collection layout from the URI's query (server URLs only; used
+when the collection is created): ``qdrant+http://host:6333?shards=12&replicas=2&
+write_consistency=2&on_disk=true`` sets ``shard_number``, ``replication_factor``,
+``write_consistency_factor`` and keeps vectors and payloads on disk (with ``--quantization``
+the quantised copy stays in RAM and searches rescore from disk). See docs/scale.md.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 import numpy as np
 
@@ -55,6 +63,64 @@ def unpack(data: dict[str, Any] | None) -> tuple[str, str, Metadata]:
         str(data.get("lembed_text", "")),
         dict(data.get("meta") or {}),
     )
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Collection layout on a Qdrant cluster (None: the server's default)."""
+
+    shards: int | None = None  # shard_number
+    replicas: int | None = None  # replication_factor
+    write_consistency: int | None = None  # write_consistency_factor
+    on_disk: bool = False  # vectors and payloads on disk (memory-mapped)
+
+    def create_args(self) -> dict[str, Any]:
+        """The cluster part of ``create_collection``'s arguments."""
+        args: dict[str, Any] = {
+            "shard_number": self.shards,
+            "replication_factor": self.replicas,
+            "write_consistency_factor": self.write_consistency,
+        }
+        if self.on_disk:
+            args["on_disk_payload"] = True
+        return {k: v for k, v in args.items() if v is not None}
+
+
+_CLUSTER_KEYS = {
+    "shards": "shards",
+    "replicas": "replicas",
+    "write_consistency": "write_consistency",
+}
+
+
+def parse_cluster(url: str) -> tuple[str, Cluster]:
+    """Split ``http://host:6333?shards=6&replicas=2&write_consistency=2&on_disk=true``."""
+    base, _, query = url.partition("?")
+    values: dict[str, Any] = {}
+    for key, raw in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        if key == "on_disk":
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValidationError(f"on_disk must be true or false, not {raw!r}", param="store")
+            values["on_disk"] = raw.lower() in ("true", "1")
+        elif key in _CLUSTER_KEYS:
+            if not raw.isdigit() or int(raw) < 1:
+                raise ValidationError(
+                    f"{key} must be a positive integer, not {raw!r}", param="store"
+                )
+            values[key] = int(raw)
+        else:
+            raise ValidationError(
+                f"unknown Qdrant option {key!r}: use shards, replicas, write_consistency, on_disk",
+                param="store",
+            )
+    cluster = Cluster(**values)
+    if (
+        cluster.replicas
+        and cluster.write_consistency
+        and cluster.write_consistency > cluster.replicas
+    ):
+        raise ValidationError("write_consistency cannot exceed replicas", param="store")
+    return base, cluster
 
 
 def check_quantization(value: str) -> Quantization:
@@ -175,6 +241,9 @@ class QdrantClient:
         qc = require("qdrant_client", "qdrant", "the Qdrant store")
         self._m = require("qdrant_client.models", "qdrant", "the Qdrant store")
         self.quantization = check_quantization(quantization)
+        self.cluster = Cluster()
+        if url is not None:
+            url, self.cluster = parse_cluster(url)
         if url is None and self.quantization != "none":
             raise ValidationError(
                 "qdrant-client's local mode ignores quantisation (it searches by brute force); "
@@ -209,9 +278,12 @@ class QdrantClient:
                 meta["lembed_model"] = model
             self._client.create_collection(
                 name,
-                vectors_config=self._m.VectorParams(size=dim, distance=self._m.Distance.COSINE),
+                vectors_config=self._m.VectorParams(
+                    size=dim, distance=self._m.Distance.COSINE, on_disk=self.cluster.on_disk or None
+                ),
                 quantization_config=self._quantization_config(),
                 metadata=meta,
+                **self.cluster.create_args(),
             )
         store = self.get(name)
         check_dim(name, store.dim, dim)

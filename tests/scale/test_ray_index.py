@@ -6,6 +6,7 @@ an edit, a deletion and ``--prune`` re-indexed both ways give the same store aga
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,15 @@ def same_store(ref: Stored, got: Stored) -> None:
     assert worst <= 1e-6, worst
 
 
+def lexical_rows(folder: Path) -> list[tuple[str, str, str]]:
+    """The BM25 sidecar's chunks (lembed.rag.bm25), kept by both engines."""
+    db = sqlite3.connect(folder / "lexical" / "docs" / "chunks.sqlite")
+    try:
+        return list(db.execute("SELECT id, text, metadata FROM chunks ORDER BY id"))
+    finally:
+        db.close()
+
+
 def same_report(ref: dict[str, Any], got: dict[str, Any]) -> None:
     keys = ("documents", "chunks", "embedded", "unchanged", "deleted", "pruned", "tokens")
     assert {k: got[k] for k in keys} == {k: ref[k] for k in keys}
@@ -105,6 +115,7 @@ def test_ray_matches_single_process(
     assert ref["boilerplate"]["lines"][normalise(FOOTER)] == 280 + 12
     same_report(ref, got)
     same_store(read(tmp_path / "ref", "docs"), read(tmp_path / "ray", "docs"))
+    assert lexical_rows(tmp_path / "ray") == lexical_rows(tmp_path / "ref") != []
     if scheme != "qdrant+local":
         return
 
@@ -118,3 +129,4 @@ def test_ray_matches_single_process(
     assert ref["pruned"] == 1 and ref["deleted"] >= 1 and 0 < ref["embedded"] < 10
     same_report(ref, got)
     same_store(read(tmp_path / "ref", "docs"), read(tmp_path / "ray", "docs"))
+    assert lexical_rows(tmp_path / "ray") == lexical_rows(tmp_path / "ref")

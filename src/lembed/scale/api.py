@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lembed.errors import ValidationError
+from lembed.ingest.api import _lexical_sidecar
 from lembed.ingest.pipeline import IndexReport, Progress
 from lembed.models.resolve import resolve
 from lembed.scale.ray_index import ModelArgs, RayOptions, index_ray
@@ -36,9 +38,12 @@ def index(
     ray: RayOptions | None = None,
     settings: Settings | None = None,
     progress: Callable[[Progress], None] | None = None,
+    lexical: bool = True,
 ) -> IndexReport:
     """Index ``paths`` into ``collection`` of ``store`` with Ray workers; see
-    :mod:`lembed.scale.ray_index`. The model is loaded by the workers, never here."""
+    :mod:`lembed.scale.ray_index`. The model is loaded by the workers, never here. As
+    :func:`lembed.ingest.api.index`: the collection's model is checked, and with ``lexical``
+    the BM25 index beside it is kept up to date."""
     check_collection(collection)
     settings = settings or Settings()
     resolved = resolve(model or settings.model, allow_paths=settings.allow_model_paths)
@@ -51,8 +56,16 @@ def index(
         overlap=overlap,
         share=boilerplate_share,
     )
+    sidecar = _lexical_sidecar(store, collection, settings) if lexical else None
     client = open_client(store, quantization=quantization)
     try:
+        have = {c.name: c.model for c in client.collections()}.get(collection)
+        if have and have != resolved.spec.name:
+            raise ValidationError(
+                f"collection {collection!r} was indexed with {have}; vectors of "
+                f"{resolved.spec.name} are not comparable with them",
+                param="model",
+            )
         target = client.open(collection, resolved.spec.dim, model=resolved.spec.name)
         try:
             return index_ray(
@@ -64,6 +77,7 @@ def index(
                 text_field=text_field,
                 batch_size=batch_size,
                 progress=progress,
+                on_written=sidecar(target) if sidecar else None,
             )
         finally:
             target.close()

@@ -39,7 +39,13 @@ import numpy as np
 from lembed.errors import BackendError, LembedError, ValidationError, require
 from lembed.ingest.clean import Boilerplate, normalise
 from lembed.ingest.loaders import Document, Skipped, discover, load
-from lembed.ingest.pipeline import IndexReport, Progress, plan_chunks, stale_chunks
+from lembed.ingest.pipeline import (
+    IndexReport,
+    PendingChunk,
+    Progress,
+    plan_chunks,
+    stale_chunks,
+)
 from lembed.scale.ray_guard import ray_session
 from lembed.settings import Settings
 from lembed.stores.base import Metadata, VectorStore
@@ -205,6 +211,7 @@ class EmbedDocs:
             "source": np.array([str(c.metadata["source"]) for c in chunks], dtype=object),
             "new": np.array([c.id not in self.existing for c in chunks], dtype=bool),
             "tokens": tokens,
+            "chunk_tokens": np.array([c.tokens for c in chunks], dtype=np.int64),
             "cleaned": cleaned,
             "vector": vectors,
         }
@@ -228,8 +235,12 @@ def index_ray(
     text_field: str = "text",
     batch_size: int = 256,
     progress: Callable[[Progress], None] | None = None,
+    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None = None,
 ) -> IndexReport:
-    """Index ``paths`` into ``store`` on Ray (see the module doc); the report of ``index``."""
+    """Index ``paths`` into ``store`` on Ray (see the module doc); the report of ``index``.
+
+    ``on_written(chunks, deleted_ids)`` is called as :func:`lembed.ingest.pipeline.index`
+    calls it: every current chunk (text and metadata collected on the driver), ids removed."""
     from lembed.engine.load import load_model
     from lembed.ingest.chunking import Chunker
 
@@ -258,7 +269,10 @@ def index_ray(
         object_store_mb=options.object_store_mb,
     ):
         try:
-            return _run(paths, files, store, args, options, prune, text_field, batch_size, progress)
+            return _run(
+                paths, files, store, args, options, prune, text_field, batch_size, progress,
+                on_written,
+            )  # fmt: skip
         except LembedError:
             raise
         except Exception as exc:  # a worker's error arrives wrapped by Ray
@@ -278,6 +292,7 @@ def _run(
     text_field: str,
     batch_size: int,
     progress: Callable[[Progress], None] | None,
+    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None,
 ) -> IndexReport:
     ray: Any = require("ray", "ray", "--engine ray")
     from ray.data.expressions import col
@@ -319,6 +334,7 @@ def _run(
     log.debug("boilerplate: %.2f s", time.perf_counter() - start)
 
     current: set[str] = set()
+    everything: list[PendingChunk] = []  # for on_written only
     done_sources: set[str] = set()
     if report.documents:
         embedded = docs.map_batches(
@@ -339,6 +355,13 @@ def _run(
             new = batch["new"]
             ids = [str(i) for i in batch["id"]]
             current.update(ids)
+            if on_written is not None:
+                everything += [
+                    PendingChunk(id_, str(text), pickle.loads(meta), int(n))
+                    for id_, text, meta, n in zip(
+                        ids, batch["text"], batch["meta"], batch["chunk_tokens"], strict=True
+                    )
+                ]
             report.chunks += len(ids)
             for data in batch["cleaned"]:
                 if data:
@@ -377,6 +400,8 @@ def _run(
     stale, gone = stale_chunks(existing, current, sources, info.unreadable, paths, prune)
     store.delete(ids=stale + gone)
     report.deleted, report.pruned = len(stale), len(gone)
+    if on_written is not None:
+        on_written(everything, stale + gone)
     report.seconds = time.perf_counter() - start
     notify(
         Progress(

@@ -23,14 +23,11 @@ import gzip
 import itertools
 import json
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -106,61 +103,30 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-TARGET = re.compile(
-    r"connect\(\d+, \{sa_family=(AF_\w+), (?:sun_path=\"([^\"]*)\"|sin6?_port=htons\((\d+)\), "
-    r"(?:sin_addr=inet_addr\(\"([^\"]+)\"\)|sin6_flowinfo=[^,]*, inet_pton\(AF_INET6, \"([^\"]+)\")"
-)
-
-
-def loopback(addr: str) -> bool:
-    return addr.startswith("127.") or addr in ("::1", "::") or addr.startswith("::ffff:127.")
-
-
-def connect_targets(trace: Path) -> dict[str, Any]:
-    """Every connect() in an ``strace -f -e trace=connect`` log, by kind of target."""
-    seen: Counter[str] = Counter()
-    outside: Counter[str] = Counter()
-    for line in trace.read_text(errors="replace").splitlines():
-        m = TARGET.search(line)
-        if not m:
-            if "connect(" in line and "resumed" not in line:
-                seen["unparsed"] += 1
-            continue
-        family, path, port, ip4, ip6 = m.groups()
-        if family == "AF_UNIX":
-            generic = re.sub(r"lembed-ray-\w+", "lembed-ray-*", path or "")
-            key = "unix:" + re.sub(r"session_[^/]+", "session_*", generic)
-            seen[key] += 1
-            continue
-        addr = ip4 or ip6 or "?"
-        if loopback(addr):
-            seen[f"{family} loopback {addr}"] += 1
-        else:
-            outside[f"{family} {addr}:{port}"] += 1
-    return {"local": dict(seen), "outside": dict(outside)}
-
-
 def run_strace(args: argparse.Namespace) -> int:
     if shutil.which("strace") is None:
         print("strace is missing: apt-get install -y strace", file=sys.stderr)
         return 2
-    trace = Path(tempfile.mkdtemp(prefix="lembed-strace-")) / "connect.log"
+    from lembed.scale.netcheck import traced
+
     cmd = [
-        "strace", "-f", "-e", "trace=connect", "-o", str(trace),
         sys.executable, __file__, "--docs", str(args.docs), "--reps", "1", "--cpus",
         str(args.cpus), "--no-save",
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    print("running:", " ".join(cmd), flush=True)
-    rc = subprocess.run(cmd, env=env).returncode
-    found = connect_targets(trace)
-    found["command"] = " ".join(cmd)
-    found["exit_status"] = rc
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "ORT_"))}
+    print("running under strace -f -e trace=connect:", " ".join(cmd), flush=True)
+    result = traced(cmd, env)
+    found = {
+        "command": "strace -f -e trace=connect " + " ".join(cmd),
+        "exit_status": result.exit_status,
+        "local": dict(result.local),
+        "outside": dict(result.outside),
+    }
     print(json.dumps(found, indent=2))
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "scale_ray_strace.json").write_text(json.dumps(found, indent=2) + "\n")
-    return 1 if found["outside"] or rc else 0
+    return 1 if result.outside or result.exit_status else 0
 
 
 def main() -> int:

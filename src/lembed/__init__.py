@@ -10,7 +10,13 @@ Importing lembed loads neither torch nor onnxruntime; backends load on first use
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# onnxruntime (1.32 measured) resolves mobile.events.data.microsoft.com to send telemetry from
+# Linux too; only this variable, set before onnxruntime loads, stops it (its Python
+# disable_telemetry_events() does not). Local means nothing leaves the machine: default it off.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 __all__ = ["EmbeddingModel", "Embeddings", "Settings", "__version__", "errors", "load_model"]

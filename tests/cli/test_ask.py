@@ -78,14 +78,14 @@ def test_ask_answers_offline_with_sources_and_timings(
     sources = [line for line in rest.splitlines() if re.match(r"^[ *]\[\d\] ", line)]
     assert sources[0].endswith(")") and "eiffel.md" in sources[0]
     assert len(sources) == len(DOCS)  # top-n 5 of a 4-chunk corpus
-    assert TIMING.search(out) and "(dense, reranker none)" in out
+    assert TIMING.search(out) and "(hybrid, reranker none)" in out  # BM25 index: hybrid
     assert "no reranker" in err  # the pipeline ran without one and said so
 
 
 def test_absent_topic_gets_the_refusal_instruction(
     capsys: pytest.CaptureFixture[str], indexed: str, cli_settings: Settings
 ) -> None:
-    result = ask_json(capsys, indexed, ABSENT, "--no-generate")
+    result = ask_json(capsys, indexed, ABSENT, "--no-generate", "--mode", "dense")
     assert result["answer"] is None
     sources = result["sources"]
     assert isinstance(sources, list) and sources

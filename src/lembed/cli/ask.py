@@ -30,7 +30,10 @@ def ask(
     question: Annotated[str, typer.Argument(help="the question")],
     k: Annotated[int, typer.Option("-k", help="passages to retrieve")] = 20,
     top_n: Annotated[int, typer.Option("--top-n", "-n", help="passages to keep")] = 5,
-    mode: Annotated[str, typer.Option(help="retrieval: dense, bm25 or hybrid")] = "dense",
+    mode: Annotated[
+        str | None,
+        typer.Option(help="dense, bm25 or hybrid (default: hybrid if the BM25 index is there)"),
+    ] = None,
     reranker: Annotated[
         str, typer.Option(help="cross-encoder name or folder; auto (first present) or none")
     ] = "auto",
@@ -61,7 +64,7 @@ def ask(
     """Answer a question from an indexed collection: retrieve → rerank → generate."""
     from lembed.rag.pipeline import ask as run_ask
 
-    if mode not in ("dense", "bm25", "hybrid"):
+    if mode not in (None, "dense", "bm25", "hybrid"):
         raise ValidationError(f"--mode must be dense, bm25 or hybrid, not {mode!r}")
     settings: Settings = ctx.obj
     out = sys.stdout

@@ -1,0 +1,73 @@
+"""The pipeline's choices: the default retrieval mode, reranking, the no-reranker note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lembed.engine.model import EmbeddingModel
+from lembed.ingest.api import index
+from lembed.rag.pipeline import answer, open_retriever
+from lembed.rag.reranker import Reranker
+from lembed.settings import Settings
+
+pytestmark = pytest.mark.store
+
+DOCS = {
+    "a.md": "# Volcano\n\nMagma rises through the crust and erupts as lava.",
+    "b.md": "# Glacier\n\nIce flows slowly downhill under its own weight.",
+    "c.md": "# Desert\n\nDunes move with the wind across the sand sea.",
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[str, Path]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    return f"chroma:{tmp_path / 'db'}", docs
+
+
+def test_default_mode_is_hybrid_only_with_a_bm25_index(
+    store: tuple[str, Path], fake_model: EmbeddingModel, settings: Settings
+) -> None:
+    uri, docs = store
+    opts = {"store": uri, "collection": "geo", "model": fake_model, "settings": settings}
+    index([docs], lexical=False, **opts)  # type: ignore[arg-type]
+    common = {"store": uri, "collection": "geo", "model": fake_model, "backend": None}
+    retriever, notes = open_retriever(mode=None, settings=settings, **common)  # type: ignore[arg-type]
+    assert retriever.mode == "dense" and "dense retrieval only" in notes[0]
+
+    index([docs], **opts)  # type: ignore[arg-type]
+    retriever, notes = open_retriever(mode=None, settings=settings, **common)  # type: ignore[arg-type]
+    assert retriever.mode == "hybrid" and notes == []
+    result = answer("Where does lava come from?", retriever, k=3, top_n=2)
+    assert result.mode == "hybrid" and len(result.passages) == 2 and result.retrieved == 3
+    assert result.passages[0].source.endswith("a.md")  # BM25 finds "lava"; fusion keeps it
+    assert any("no reranker" in n for n in result.notes) and result.answer is None
+
+
+def test_reranker_orders_the_context(
+    store: tuple[str, Path],
+    fake_model: EmbeddingModel,
+    settings: Settings,
+    tiny_reranker_path: Path,
+) -> None:
+    uri, docs = store
+    index([docs], store=uri, collection="geo", model=fake_model, settings=settings)
+    retriever, _ = open_retriever(
+        store=uri, collection="geo", mode="dense", model=fake_model, backend=None, settings=settings
+    )
+    reranker = Reranker(str(tiny_reranker_path), settings=settings)
+    question = "Where does lava come from?"
+    result = answer(question, retriever, k=3, top_n=3, reranker=reranker)
+    texts = [p.hit.text for p in result.passages]
+    want = reranker.rerank(question, texts)  # the same model, asked directly
+    assert [r.index for r in want] == [0, 1, 2]  # the context is already in its order
+    assert [p.hit.score for p in result.passages] == sorted(
+        (p.hit.score for p in result.passages), reverse=True
+    )
+    assert result.reranker == reranker.name
+    assert result.timings.rerank > 0 and not any("no reranker" in n for n in result.notes)

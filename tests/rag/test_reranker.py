@@ -60,6 +60,10 @@ def test_limits_and_empty_inputs(onnx_reranker: Reranker) -> None:
     with pytest.raises(InputTooLongError, match="128"):
         onnx_reranker.score("q", ["short", long_text], truncate=False)
     assert onnx_reranker.score("q", [long_text]).shape == (1,)  # cut by default
+    two_halves = "x " * 150 + "y " * 150  # the right cut keeps the x's, the left the y's
+    right = onnx_reranker.score("q", [two_halves, "x " * 150])
+    left = onnx_reranker.score("q", [two_halves, "y " * 150], direction="left")
+    assert right[0] == pytest.approx(right[1], abs=1e-4) and right[0] != pytest.approx(left[0])
     with pytest.raises(EmptyInputError):
         onnx_reranker.score(" ", ["a"])
     with pytest.raises(EmptyInputError):

@@ -89,6 +89,11 @@ class Reranker:
         self._lock = threading.Lock()
         self.max_batch_size = settings.max_batch_size
         self._tokenizer = _pair_tokenizer(self.path, self.max_tokens)
+        self._cut = {
+            side: _pair_tokenizer(self.path, self.max_tokens) for side in ("right", "left")
+        }
+        for side, tok in self._cut.items():
+            tok.enable_truncation(self.max_tokens, strategy="longest_first", direction=side)
         kind = backend or settings.backend
         self.backend = "torch" if kind == "torch" else "onnx"
         self._run: Any
@@ -100,11 +105,17 @@ class Reranker:
             self._run = _onnx_runner(graph, settings.threads, _config_pad_id(self.path))
         self.load_seconds = time.perf_counter() - start
 
-    def score(self, query: str, texts: Sequence[str], *, truncate: bool = True) -> np.ndarray:
-        """Raw relevance logits of ``(query, text)`` for each text, in input order."""
-        return self._score(query, texts, truncate)[0]
+    def score(
+        self, query: str, texts: Sequence[str], *, truncate: bool = True, direction: str = "right"
+    ) -> np.ndarray:
+        """Raw relevance logits of ``(query, text)`` for each text, in input order. Pairs over
+        the window are cut (the longer side first, from ``direction``) or, with
+        ``truncate=False``, refused with :class:`InputTooLongError`."""
+        return self._score(query, texts, truncate, direction)[0]
 
-    def _score(self, query: str, texts: Sequence[str], truncate: bool) -> tuple[np.ndarray, int]:
+    def _score(
+        self, query: str, texts: Sequence[str], truncate: bool, direction: str = "right"
+    ) -> tuple[np.ndarray, int]:
         if not isinstance(query, str) or not query.strip():
             raise EmptyInputError("the query is empty", param="query")
         if not texts:
@@ -113,9 +124,8 @@ class Reranker:
             if not isinstance(text, str) or not text.strip():
                 raise EmptyInputError(f"text {i} is empty", param="texts")
         pairs = [(query, t) for t in texts]
-        full = self._tokenizer.encode_batch(pairs)
         if not truncate:
-            for i, enc in enumerate(full):
+            for i, enc in enumerate(self._tokenizer.encode_batch(pairs)):
                 if len(enc.ids) > self.max_tokens:
                     raise InputTooLongError(
                         f"pair {i} has {len(enc.ids)} tokens; {self.name} reads at most "
@@ -124,7 +134,9 @@ class Reranker:
                         tokens=len(enc.ids),
                         limit=self.max_tokens,
                     )
-        encodings = self._truncating().encode_batch(pairs)
+        if direction not in self._cut:
+            raise ValidationError("truncation direction must be right or left", param="direction")
+        encodings = self._cut[direction].encode_batch(pairs)
         scores = np.zeros(len(pairs), dtype=np.float32)
         lengths = [len(e.ids) for e in encodings]
         with self._lock:
@@ -140,10 +152,12 @@ class Reranker:
         top_n: int | None = None,
         normalize: bool = False,
         truncate: bool = True,
+        direction: str = "right",
     ) -> list[Ranked]:
-        """``texts`` sorted by relevance to ``query``, best first, cut to ``top_n``."""
+        """``texts`` sorted by relevance to ``query``, best first, cut to ``top_n``;
+        ``normalize`` maps the logits through a sigmoid."""
         return self.rerank_counted(
-            query, texts, top_n=top_n, normalize=normalize, truncate=truncate
+            query, texts, top_n=top_n, normalize=normalize, truncate=truncate, direction=direction
         )[0]
 
     def rerank_counted(
@@ -154,9 +168,10 @@ class Reranker:
         top_n: int | None = None,
         normalize: bool = False,
         truncate: bool = True,
+        direction: str = "right",
     ) -> tuple[list[Ranked], int]:
         """Like :meth:`rerank`, with the number of tokens the pairs took."""
-        scores, tokens = self._score(query, texts, truncate)
+        scores, tokens = self._score(query, texts, truncate, direction)
         order = np.argsort(-scores, kind="stable")
         if top_n is not None:
             order = order[:top_n]
@@ -165,14 +180,6 @@ class Reranker:
             for i in order
         ]
         return ranked, tokens
-
-    def _truncating(self) -> Any:
-        if not hasattr(self, "_cut"):
-            from tokenizers import Tokenizer
-
-            self._cut = Tokenizer.from_str(self._tokenizer.to_str())
-            self._cut.enable_truncation(self.max_tokens, strategy="longest_first")
-        return self._cut
 
 
 def sigmoid(x: float) -> float:

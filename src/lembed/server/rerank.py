@@ -109,6 +109,7 @@ async def rerank_tei(body: TEIRerankRequest, request: Request, state: State) -> 
         body.texts,
         normalize=not body.raw_scores,
         truncate=body.truncate,
+        direction=body.truncation_direction.lower(),
     )
     rows = [
         {"index": r.index, "score": r.score}

@@ -4,7 +4,10 @@ Chroma store), then ask — offline, with sources and the stage timing line."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +157,26 @@ def test_errors_are_one_line(
     assert rc == 1 and "dense, bm25 or hybrid" in err
     rc, _, err = ask(capsys, indexed, PRESENT, "--collection", "nothere", "--no-generate")
     assert rc == 1 and err.startswith("error: ")
+
+
+def test_the_answer_streams_to_stdout(indexed: str, settings: Settings) -> None:
+    """A real ``lembed ask`` process prints the first words while the rest is unsent."""
+    env = dict(os.environ, LEMBED_CACHE_DIR=str(settings.cache_dir), HF_HUB_OFFLINE="1")
+    with chat_stub("Completed in 1889 [1].", hold=True) as stub:
+        cmd = [sys.executable, "-m", "lembed", "ask", PRESENT, "--store", indexed]
+        cmd += ["--llm", "openai:m", "--llm-url", stub.url + "/v1", "--reranker", "none"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.read(len("Completed "))
+            assert first == b"Completed " and not stub.finished.is_set()
+            assert proc.poll() is None  # still waiting for the rest of the answer
+            stub.release.set()
+            rest, err = proc.communicate(timeout=120)
+        finally:
+            stub.release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, err
+    assert rest.decode().startswith("in 1889 [1].") and b"Sources:" in rest

@@ -3,7 +3,9 @@
 
 No OpenAI or Ollama server can run here, so the HTTP generators are tested against this
 stand-in: real sockets, real streaming, the wire formats of the two APIs' documentation.
-It answers with the words of ``reply`` one event at a time and records every request.
+It answers with the words of ``reply`` one event at a time and records every request;
+with ``hold`` it sends the first word, then waits for ``release`` before the rest (to prove
+a client shows text while the answer is still coming).
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ from typing import Any
 
 
 class ChatStub:
-    def __init__(self, reply: str, status: int = 200) -> None:
+    def __init__(self, reply: str, status: int = 200, hold: bool = False) -> None:
         self.reply = reply
         self.status = status
         self.requests: list[dict[str, Any]] = []
         self.url = ""
+        self.hold = hold
+        self.release = threading.Event()
+        self.finished = threading.Event()
 
 
 @contextmanager
-def chat_stub(reply: str, status: int = 200) -> Iterator[ChatStub]:
-    stub = ChatStub(reply, status)
+def chat_stub(reply: str, status: int = 200, hold: bool = False) -> Iterator[ChatStub]:
+    stub = ChatStub(reply, status, hold)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -44,11 +49,14 @@ def chat_stub(reply: str, status: int = 200) -> Iterator[ChatStub]:
             words = [w + " " for w in stub.reply.split()]
             if self.path == "/v1/chat/completions":
                 self._send(200, "text/event-stream")
-                for word in words:
+                for n, word in enumerate(words):
+                    if n == 1 and stub.hold:
+                        stub.release.wait(60)
                     event = {"choices": [{"index": 0, "delta": {"content": word}}]}
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
+                stub.finished.set()
             elif self.path == "/api/chat":
                 self._send(200, "application/x-ndjson")
                 for word in words:

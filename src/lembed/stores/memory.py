@@ -65,10 +65,14 @@ class MemoryStore:
     def query(self, vector: np.ndarray, k: int = 10, where: Where | None = None) -> list[Hit]:
         check_k(k)
         q = unit(vector, self.dim)[0]
-        rows = [r for r, m in enumerate(self._metas) if matches(m, where)]
+        if where:
+            rows = [r for r, m in enumerate(self._metas) if matches(m, where)]
+            scores = self._vectors[rows] @ q
+        else:
+            rows = list(range(len(self._ids)))
+            scores = self._vectors @ q
         if not rows:
             return []
-        scores = self._vectors[rows] @ q
         top = np.argsort(-scores, kind="stable")[:k]
         return [
             Hit(

@@ -228,10 +228,12 @@ def _onnx_runner(graph: Path, threads: int, pad_id: int) -> Any:
     options.log_severity_level = 3
     session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]  # a repo's own graph may name it otherwise
+    output = "logits" if "logits" in outputs else outputs[0]
 
     def run(encodings: Sequence[Any]) -> np.ndarray:
         feed = _pad(encodings, pad_id)
-        (logits,) = session.run(["logits"], {k: feed[k] for k in names})
+        (logits,) = session.run([output], {k: feed[k] for k in names})
         return relevance(logits)
 
     return run

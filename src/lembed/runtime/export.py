@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # Bumped whenever the export recipe changes, so caches made by an older recipe are not reused.
-EXPORT_RECIPE = "eager-attention-v2"
+EXPORT_RECIPE = "eager-attention-v2;int8-dynamic+blockwise-down-v1"
 
 
 def fingerprint(folder: Path) -> str:
@@ -185,9 +185,20 @@ def ffn_down_projections(graph_path: Path) -> list[str]:
 
 
 def quantize_int8(fp32: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the MatMul weights, one scale per output channel."""
+    """int8 MatMul weights: dynamic per-channel, and block-wise for the FFN down-projections.
+
+    Most MatMuls get ONNX Runtime's dynamic quantisation (int8 weights with one scale per
+    output channel, activations quantised per tensor at run time). The FFN down-projections
+    take post-GELU activations with large outliers, where one scale per tensor costs most of
+    int8's error; they get 8-bit weights in blocks of 64 with activations quantised per
+    block instead (``MatMulNBits``, accuracy level 4 = int8 compute). Measured on
+    all-MiniLM-L6-v2 with one thread: 1.9x fp32 on short sentences and 1.8x on passages, at
+    the accuracy of keeping those projections fp32 (1.6x / 1.6x). Where this ONNX Runtime
+    cannot build or run that op, the down-projections stay fp32.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    down = ffn_down_projections(fp32)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # it logs advice about pre-processing on the root logger
@@ -198,7 +209,43 @@ def quantize_int8(fp32: Path, target: Path) -> None:
             per_channel=True,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=ffn_down_projections(fp32),
+            nodes_to_exclude=down,
         )
+        if down:
+            _blockwise_int8(target, down)
     finally:
         root.setLevel(level)
+
+
+def _blockwise_int8(graph: Path, nodes: list[str], block: int = 64) -> None:
+    """Rewrite ``nodes`` of ``graph`` in place as 8-bit block-quantised ``MatMulNBits``."""
+    import onnx
+    import onnxruntime as ort
+
+    trial = graph.with_name(f".{graph.name}.blockwise")
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import (
+            DefaultWeightOnlyQuantConfig,
+            MatMulNBitsQuantizer,
+        )
+
+        config = DefaultWeightOnlyQuantConfig(
+            block_size=block, is_symmetric=True, accuracy_level=4, bits=8
+        )
+        quantizer = MatMulNBitsQuantizer(
+            onnx.load(str(graph)),
+            bits=8,
+            block_size=block,
+            is_symmetric=True,
+            accuracy_level=4,
+            nodes_to_include=nodes,
+            algo_config=config,
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(trial), False)
+        ort.InferenceSession(str(trial), providers=["CPUExecutionProvider"])  # loads here?
+    except Exception as exc:  # an older onnxruntime: keep the fp32 down-projections
+        log.warning("block-wise int8 unavailable (%s); FFN down-projections stay fp32", exc)
+        trial.unlink(missing_ok=True)
+        return
+    os.replace(trial, graph)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lembed.engine.model import EmbeddingModel
+from lembed.errors import ValidationError
 from lembed.ingest.api import index
 from lembed.rag.pipeline import answer, open_retriever
 from lembed.rag.reranker import Reranker
@@ -71,3 +72,28 @@ def test_reranker_orders_the_context(
     )
     assert result.reranker == reranker.name
     assert result.timings.rerank > 0 and not any("no reranker" in n for n in result.notes)
+
+
+def test_python_api_closes_the_store_between_calls(
+    tmp_path: Path, store: tuple[str, Path], fake_model: EmbeddingModel, settings: Settings
+) -> None:
+    from lembed.rag import ask
+
+    _, docs = store
+    uri = f"qdrant:{tmp_path / 'q'}"  # embedded Qdrant locks its folder while open
+    index([docs], store=uri, collection="geo", model=fake_model, settings=settings)
+    for mode in ("hybrid", "dense", "bm25"):
+        result = ask(
+            "Where does lava come from?",
+            store=uri,
+            collection="geo",
+            model=fake_model,
+            mode=mode,  # type: ignore[arg-type]
+            reranker="none",
+            llm=None,
+            settings=settings,
+        )
+        assert result.mode == mode and result.passages[0].source.endswith("a.md"), mode
+    with pytest.raises(ValidationError):  # a failure after opening the store closes it too
+        ask("q", store=uri, collection="geo", model=fake_model, llm="gpt", settings=settings)
+    index([docs], store=uri, collection="geo", model=fake_model, settings=settings)

@@ -18,7 +18,14 @@ from lembed.rag.prompt import REFUSAL, Passage, build_prompt, cited
 from lembed.rag.reranker import Reranker, load_reranker
 from lembed.rag.retriever import Mode, Retriever
 from lembed.settings import Settings
-from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE, Hit, Where, open_client
+from lembed.stores import (
+    DEFAULT_COLLECTION,
+    DEFAULT_STORE,
+    Hit,
+    StoreClient,
+    Where,
+    open_client,
+)
 
 DEFAULT_BUDGET = 2048  # prompt tokens when there is no generator to ask
 
@@ -186,7 +193,6 @@ def open_retriever(
     ``mode=None`` picks hybrid when the collection has a BM25 index beside it (the best mode
     on SciFact: NDCG@10 0.717 vs dense 0.645 and BM25 0.686 with all-MiniLM-L6-v2; see
     benchmarks/rag_retrieval.py), dense otherwise, and says so."""
-    from lembed.engine.load import load_model
     from lembed.stores import check_collection
 
     check_collection(collection)
@@ -196,10 +202,32 @@ def open_retriever(
         mode = "hybrid" if folder is not None and LexicalIndex(folder).exists() else "dense"
         if mode == "dense":
             notes.append("no BM25 index beside this collection: dense retrieval only")
+    client = open_client(store) if mode in ("dense", "hybrid") else None
+    try:
+        retriever = _retriever(client, store, collection, mode, model, backend, settings, notes)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    retriever.client = client
+    return retriever, notes
+
+
+def _retriever(
+    client: StoreClient | None,
+    store: str,
+    collection: str,
+    mode: Mode,
+    model: str | EmbeddingModel | None,
+    backend: str | None,
+    settings: Settings,
+    notes: list[str],
+) -> Retriever:
+    from lembed.engine.load import load_model
+
     vector_store = None
     loaded = model if isinstance(model, EmbeddingModel) else None
-    if mode in ("dense", "hybrid"):
-        client = open_client(store)
+    if client is not None:
         vector_store = client.get(collection)
         if loaded is None:
             info = {c.name: c for c in client.collections()}.get(collection)
@@ -224,7 +252,7 @@ def open_retriever(
                     f"the BM25 index holds {have} chunks, the collection {want}: "
                     "re-run `lembed index` to bring them in step"
                 )
-    return Retriever(model=loaded, store=vector_store, lexical=lexical, mode=mode), notes
+    return Retriever(model=loaded, store=vector_store, lexical=lexical, mode=mode)
 
 
 def ask(
@@ -260,24 +288,27 @@ def ask(
         backend=backend,
         settings=settings,
     )
-    note = None
-    if reranker == "auto":
-        cross, note = auto_reranker(settings)
-    else:
-        cross = load_reranker(reranker, settings=settings)
-    generator = (
-        load_generator(llm, url=llm_url, api_key=llm_key, settings=settings) if llm else None
-    )
-    result = answer(
-        question,
-        retriever,
-        k=k,
-        top_n=top_n,
-        reranker=cross,
-        generator=generator,
-        max_tokens=max_tokens,
-        where=where,
-        on_text=on_text,
-    )
+    try:
+        note = None
+        if reranker == "auto":
+            cross, note = auto_reranker(settings)
+        else:
+            cross = load_reranker(reranker, settings=settings)
+        generator = (
+            load_generator(llm, url=llm_url, api_key=llm_key, settings=settings) if llm else None
+        )
+        result = answer(
+            question,
+            retriever,
+            k=k,
+            top_n=top_n,
+            reranker=cross,
+            generator=generator,
+            max_tokens=max_tokens,
+            where=where,
+            on_text=on_text,
+        )
+    finally:
+        retriever.close()
     result.notes[:0] = notes + ([note] if note else [])
     return result

@@ -11,7 +11,7 @@ from typing import Literal
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
 from lembed.rag.bm25 import BM25, LexicalIndex
-from lembed.stores.base import Hit, VectorStore, Where, matches
+from lembed.stores.base import Hit, StoreClient, VectorStore, Where, matches
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -57,6 +57,14 @@ class Retriever:
         if mode in ("bm25", "hybrid") and lexical is None:
             raise ValidationError(f"{mode} retrieval needs a BM25 index")
         self.model, self.store, self.lexical, self.mode = model, store, lexical, mode
+        self.client: StoreClient | None = None  # closed with the retriever when set
+
+    def close(self) -> None:
+        """Close the store (and the client it came from, if the retriever opened it)."""
+        if self.store is not None:
+            self.store.close()
+        if self.client is not None:
+            self.client.close()
 
     def retrieve(self, question: str, k: int = 20, where: Where | None = None) -> Retrieval:
         if not isinstance(question, str) or not question.strip():

@@ -105,3 +105,18 @@ def test_retrieval_through_a_store_matches_exact_search(
     a, b = json.loads(exact), json.loads(through)
     assert b["results"][0]["scores"] == pytest.approx(a["results"][0]["scores"], abs=1e-4)
     assert b["notes"][-1] == f"searched through the store qdrant:{tmp_path} (a scratch collection)"
+
+
+def test_render_a_saved_report(
+    capsys: pytest.CaptureFixture[str], cli_settings: Settings, small_beir: Path, tmp_path: Path
+) -> None:
+    rc, out, _ = run(
+        capsys, "eval", "retrieval", "--dataset", str(small_beir), "-b", "fake", "--json"
+    )
+    saved = tmp_path / "r.json"
+    saved.write_text(out)
+    rc, md, err = run(capsys, "eval", "render", str(saved), "--out", str(tmp_path / "again"))
+    assert rc == 0 and md.startswith("# retrieval evaluation: all-minilm-l6-v2 on scifact")
+    assert (tmp_path / "again" / "quality_vs_bytes.png").stat().st_size > 10_000
+    rc, _, err = run(capsys, "eval", "render", str(small_beir / "queries.jsonl"))
+    assert rc == 1 and err.startswith("error: cannot read a report from")

@@ -75,3 +75,12 @@ def test_reference_scores_of_the_shipped_data_sets(tmp_path: Path) -> None:
     assert sts is not None and round(sts["score"], 4) == 0.8203
     assert reference_score(SCIFACT, "nomic-ai/nomic-embed-text-v1.5", "ndcg_at_10") is None
     assert reference_score(tmp_path, minilm, "ndcg_at_10") is None
+
+
+def test_several_setups_also_compare_with_the_first_row(doc: dict[str, Any]) -> None:
+    extra = _row("onnx-int8 384d float32", "float32", 384, 0.641, 1536)
+    extra["backend"] = "onnx-int8"
+    doc["results"].append(extra)
+    text = markdown(add_deltas(doc))
+    assert "Δ row 1 = against onnx 384d float32" in text
+    assert "| onnx-int8 384d float32 | 1,536 | 64.10 | 59.10 | +0.00 | -0.40 |" in text

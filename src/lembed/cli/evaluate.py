@@ -207,7 +207,22 @@ def sts(
     _emit(doc, out, as_json)
 
 
+def render(
+    report_json: Annotated[Path, typer.Argument(help="a report.json written by --out or --json")],
+    out: Out = None,
+) -> None:
+    """Render a saved JSON report again as Markdown (and, with --out, the plot)."""
+    from lembed.evaluate.report import add_deltas
+
+    try:
+        doc = add_deltas(json.loads(report_json.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(f"cannot read a report from {report_json}: {exc}") from exc
+    _emit(doc, out, as_json=False)
+
+
 def register(app: typer.Typer) -> None:
     eval_app.command()(retrieval)
     eval_app.command()(sts)
+    eval_app.command()(render)
     app.add_typer(eval_app, name="eval")

@@ -7,7 +7,6 @@ plot of quality against bytes per vector are drawn from it, so they never disagr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ def add_deltas(doc: Doc) -> Doc:
         base = same[0] if same else rows[0]
         row["baseline"] = base["label"]
         row["delta"] = 100 * (row["scores"][main] - base["scores"][main])
+        row["delta_first"] = 100 * (row["scores"][main] - rows[0]["scores"][main])
     ref = doc.get("reference")
     if ref and rows:
         ref["delta"] = 100 * (rows[0]["scores"][main] - ref["score"])
@@ -63,21 +63,24 @@ def markdown(doc: Doc) -> str:
     """A Markdown report: context, one table row per variant, reference and notes."""
     main = doc["main_metric"]
     metrics: list[str] = doc["metrics"]
+    setups = {(r["backend"], r["prefixes"]) for r in doc["results"]}
+    first = len(setups) > 1  # several backends / prefix settings: also compare with row 1
     lines = [
         f"# {doc['task']} evaluation: {doc['model']} on {doc['dataset']}",
         "",
         f"{doc['size']}. Scores ×100; Δ = {main} points against the float32 result of the "
-        "same backend, prefixes and dimensions; bytes = one stored vector.",
+        "same backend, prefixes and dimensions"
+        + (f"; Δ row 1 = against {doc['results'][0]['label']}" if first else "")
+        + "; bytes = one stored vector.",
         "",
-        "| variant | bytes | " + " | ".join(metrics) + " | Δ |",
-        "|---|---:|" + "---:|" * len(metrics) + "---:|",
+        "| variant | bytes | " + " | ".join(metrics) + " | Δ |" + (" Δ row 1 |" if first else ""),
+        "|---|---:|" + "---:|" * (len(metrics) + 1 + first),
     ]
     for row in doc["results"]:
-        cells = [_pct(row["scores"][m]) for m in metrics]
+        cells = [_pct(row["scores"][m]) for m in metrics] + [f"{row['delta']:+.2f}"]
+        cells += [f"{row['delta_first']:+.2f}"] if first else []
         lines.append(
-            f"| {row['label']} | {row['bytes_per_vector']:,} | "
-            + " | ".join(cells)
-            + f" | {row['delta']:+.2f} |"
+            f"| {row['label']} | {row['bytes_per_vector']:,} | " + " | ".join(cells) + " |"
         )
     ref = doc.get("reference")
     if ref:
@@ -93,25 +96,47 @@ def markdown(doc: Doc) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MARKERS = {"float32": "o", "int8": "s", "int8+rescore": "D", "binary": "v", "binary+rescore": "^"}
+
+
 def plot(doc: Doc, path: Path) -> Path:
-    """Draw quality against bytes per vector, one labelled point per variant, as PNG."""
+    """Draw quality against bytes per vector as PNG: one point per variant, coloured by
+    setup (backend, prefixes), shaped by stored dtype, labelled with its dimensions."""
     require("matplotlib", "eval", "the report plot")
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     main = doc["main_metric"]
     fig = Figure(figsize=(8, 5), dpi=120)
     ax = fig.subplots()
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    colours = (None, [f"C{i}" for i in range(10)])
+    groups: dict[str, str] = {}  # setup -> colour
+    kinds: dict[str, str] = {}  # stored dtype -> marker
+    labelled: set[tuple[int, int, float]] = set()
     for row in doc["results"]:
         marked = doc["task"] == "retrieval" and not row["prefixes"]
-        groups.setdefault(row["backend"] + (" no-prefix" if marked else ""), []).append(row)
-    for name, rows in groups.items():
-        xs = [r["bytes_per_vector"] for r in rows]
-        ys = [100 * r["scores"][main] for r in rows]
-        ax.scatter(xs, ys, label=name, s=36, zorder=3)
-        for r, x, y in zip(rows, xs, ys, strict=True):
-            short = r["label"].removeprefix(r["backend"] + " ").removesuffix(" no-prefix")
-            ax.annotate(short, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        setup = row["backend"] + (" no-prefix" if marked else "")
+        colour = groups.setdefault(setup, colours[1][len(groups) % len(colours[1])])
+        kind = row["dtype"] + ("+rescore" if row.get("rescore") else "")
+        marker = kinds.setdefault(kind, _MARKERS.get(kind, "o"))
+        x, y = row["bytes_per_vector"], 100 * row["scores"][main]
+        ax.scatter([x], [y], color=colour, marker=marker, s=40, zorder=3, alpha=0.85)
+        spot = (x, row["dimensions"], round(y))  # one "384d" label per neighbourhood
+        if spot not in labelled:
+            labelled.add(spot)
+            ax.annotate(
+                f"{row['dimensions']}d",
+                (x, y),
+                textcoords="offset points",
+                xytext=(6, -3),
+                fontsize=7,
+            )
+    handles = [
+        Line2D([], [], color=c, marker="o", linestyle="", label=g) for g, c in groups.items()
+    ]
+    handles += [
+        Line2D([], [], color="grey", marker=m, linestyle="", label=k) for k, m in kinds.items()
+    ]
     ref = doc.get("reference")
     if ref:
         ax.axhline(
@@ -120,6 +145,11 @@ def plot(doc: Doc, path: Path) -> Path:
             linestyle="--",
             linewidth=1,
             label=f"published {100 * ref['score']:.2f}",
+        )
+        handles.append(
+            Line2D(
+                [], [], color="grey", linestyle="--", label=f"published {100 * ref['score']:.2f}"
+            )
         )
     values = [100 * r["scores"][main] for r in doc["results"]]
     values += [100 * ref["score"]] if ref else []
@@ -136,7 +166,7 @@ def plot(doc: Doc, path: Path) -> Path:
     ax.set_ylabel(f"{main} ×100")
     ax.set_title(f"{doc['model']} on {doc['dataset']}: quality vs size", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -176,7 +176,7 @@ def auto_reranker(settings: Settings) -> tuple[Reranker | None, str | None]:
         except ModelNotFoundError:
             continue
     names = " or ".join(f"`lembed pull {s.name}`" for s in RERANKERS)
-    return None, f"no reranker on this machine ({names} to add one)"
+    return None, f"no reranker on this machine, passages are in retrieval order ({names} adds one)"
 
 
 def open_retriever(
@@ -310,5 +310,7 @@ def ask(
         )
     finally:
         retriever.close()
+    if note:  # the auto note says more than the generic one
+        result.notes = [n for n in result.notes if not n.startswith("no reranker:")]
     result.notes[:0] = notes + ([note] if note else [])
     return result

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from lembed.cli import main
-from lembed.errors import BackendError
+from lembed.errors import BackendError, ValidationError
 from lembed.runtime.backends.onnx import choose_providers
 from lembed.runtime.backends.torch import choose_device
+from lembed.scale.ray_guard import RaySession
+from lembed.scale.ray_index import worker_error
 from lembed.settings import Settings
 
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
@@ -67,3 +69,38 @@ def test_cli_device_reaches_the_backend(
     assert "auto, cpu or cuda" in capsys.readouterr().err
     assert main(["index", str(folder), "--store", "memory:", "--device", "cpu", "--json"]) == 0
     assert '"embedded": 1' in capsys.readouterr().out
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_cli_device_reaches_the_ray_workers(
+    local_ray: RaySession,
+    cli_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    folder = docs(tmp_path / "docs")
+    args = ["index", str(folder), "--store", "memory:", "--engine", "ray", "--device", "cuda"]
+    assert main(args) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "error: device 'cuda' asked for, but onnxruntime has no CUDA provider here"
+
+
+def test_worker_errors_are_unwrapped() -> None:
+    try:
+        try:
+            raise ValidationError("bad chunk size", param="chunk")
+        except ValidationError as inner:
+            raise RuntimeError("wrapped by Ray") from inner
+    except RuntimeError as outer:
+        chained = outer
+    assert isinstance(worker_error(chained), ValidationError)
+    text = RuntimeError(
+        "The actor died because of an error raised in its creation task\nTraceback ...\n"
+        "lembed.errors.BackendError: device 'cuda' asked for, but onnxruntime has no CUDA "
+        "provider here\n"
+    )
+    got = worker_error(text)
+    assert isinstance(got, BackendError) and got.message.startswith("device 'cuda' asked for")
+    other = worker_error(RuntimeError("object store full\nmore detail"))
+    assert other.message == "Ray indexing failed: RuntimeError: object store full"

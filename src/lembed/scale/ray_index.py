@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from lembed.errors import BackendError, LembedError, ValidationError, require
+from lembed import errors
+from lembed.errors import BackendError, LembedError, StoreError, ValidationError, require
 from lembed.ingest.clean import Boilerplate, normalise
 from lembed.ingest.loaders import Document, Skipped, discover, load
 from lembed.ingest.pipeline import (
@@ -276,10 +278,32 @@ def index_ray(
         except LembedError:
             raise
         except Exception as exc:  # a worker's error arrives wrapped by Ray
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, LembedError):
-                raise cause from exc
-            raise BackendError(f"Ray indexing failed: {type(exc).__name__}: {exc}") from exc
+            raise worker_error(exc) from exc
+
+
+_LEMBED_ERROR = re.compile(r"^lembed\.errors\.(\w+): (.+)$", re.MULTILINE)
+
+
+def worker_error(exc: BaseException) -> LembedError:
+    """The lembed error a Ray worker raised, out of Ray's wrappers (an actor that failed to
+    start keeps only its message), else a :class:`BackendError` naming Ray's."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        cause = getattr(seen, "cause", None)
+        for candidate in (seen, cause):
+            if isinstance(candidate, LembedError):
+                return candidate
+        seen = seen.__cause__ or seen.__context__
+    found = _LEMBED_ERROR.findall(str(exc))
+    if found:
+        name, message = found[-1]
+        kind = getattr(errors, name, None)
+        if kind in (BackendError, ValidationError, StoreError, errors.ModelNotFoundError):
+            made: LembedError = kind(message)
+            return made
+        return BackendError(message)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return BackendError(f"Ray indexing failed: {type(exc).__name__}: {first}")
 
 
 def _run(

@@ -44,3 +44,4 @@ def test_index_then_search_with_the_collections_model(tmp_path: Path, settings: 
 def test_chroma_telemetry_is_off(tmp_path: Path) -> None:
     client = open_client(f"chroma:{tmp_path}")
     assert client._client.get_settings().anonymized_telemetry is False  # type: ignore[attr-defined]
+    client.close()

@@ -3,6 +3,7 @@ unreadable files are reported and keep their chunks, PDFs lose their running boi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,11 @@ def corpus(folder: Path, n: int = 12) -> Path:
 
 
 @pytest.fixture(params=["memory", "chroma"])
-def client(request: pytest.FixtureRequest, tmp_path: Path) -> StoreClient:
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreClient]:
     uri = "memory:" if request.param == "memory" else f"chroma:{tmp_path / 'db'}"
-    return open_client(uri)
+    client = open_client(uri)
+    yield client
+    client.close()
 
 
 def run(folder: Path, store: VectorStore, model: EmbeddingModel, **kw: object) -> IndexReport:

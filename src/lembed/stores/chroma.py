@@ -185,4 +185,14 @@ class ChromaClient:
         return True
 
     def close(self) -> None:
-        pass
+        """Release the client (SQLite handles, HTTP connections); idempotent."""
+        clients = [self._client, getattr(self._client, "_admin_client", None)]
+        servers = [getattr(c, "_server", None) for c in clients if c is not None]
+        self._client.close()
+        shared = require("chromadb.api.shared_system_client", "chroma", "the Chroma store")
+        if self._client._identifier in shared.SharedSystemClient._identifier_to_system:
+            return  # another client still uses this system
+        for server in servers:  # chromadb 1.5 stops the system but leaves httpx.Clients open
+            session = getattr(server, "_session", None)
+            if session is not None:
+                session.close()

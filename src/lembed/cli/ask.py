@@ -14,7 +14,13 @@ from typing import Annotated
 
 import typer
 
-from lembed.cli.index import CollectionOpt, StoreOpt, parse_filter
+from lembed.cli.index import (
+    CollectionModelOpt,
+    CollectionOpt,
+    FilterOpt,
+    StoreOpt,
+    parse_filter,
+)
 from lembed.errors import ValidationError
 from lembed.settings import Settings
 from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
@@ -47,14 +53,10 @@ def ask(
         str | None, typer.Option(envvar="OPENAI_API_KEY", help="API key (openai:)")
     ] = None,
     max_tokens: Annotated[int, typer.Option(help="most tokens in the answer")] = 256,
-    filters: Annotated[
-        list[str] | None, typer.Option("--filter", "-f", help="metadata key=value (repeatable)")
-    ] = None,
+    filters: FilterOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     collection: CollectionOpt = DEFAULT_COLLECTION,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="default: the collection's model")
-    ] = None,
+    model: CollectionModelOpt = None,
     backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
     generate: Annotated[
         bool, typer.Option("--generate/--no-generate", help="--no-generate: context only")

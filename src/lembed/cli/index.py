@@ -27,6 +27,12 @@ StoreOpt = Annotated[
     ),
 ]
 CollectionOpt = Annotated[str, typer.Option("--collection", "-c", help="collection name")]
+FilterOpt = Annotated[
+    list[str] | None, typer.Option("--filter", "-f", help="metadata key=value (repeatable)")
+]
+CollectionModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="default: the collection's model")
+]
 
 
 def parse_filter(items: list[str] | None) -> dict[str, str | int | float | bool]:
@@ -132,14 +138,10 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="what to look for")],
     k: Annotated[int, typer.Option("-k", help="number of hits")] = 10,
-    filters: Annotated[
-        list[str] | None, typer.Option("--filter", "-f", help="metadata key=value (repeatable)")
-    ] = None,
+    filters: FilterOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     collection: CollectionOpt = DEFAULT_COLLECTION,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="default: the collection's model")
-    ] = None,
+    model: CollectionModelOpt = None,
     backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines output")] = False,
 ) -> None:

@@ -262,11 +262,22 @@ class EmbeddingModel:
         "error" to refuse them.
         """
         start = time.perf_counter()
-        items = check_texts(texts)
         self.check_output(dimensions, dtype)
-        encoded = self.encode(items, input_type=input_type, truncate=truncate)
+        encoded = self.encode(texts, input_type=input_type, truncate=truncate)  # validates texts
         vectors = self.forward(encoded.encodings)
-        with warnings.catch_warnings():  # already warned by check_output above
+        return self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+
+    def result(
+        self,
+        encoded: Encoded,
+        vectors: np.ndarray,
+        *,
+        dimensions: int | None,
+        dtype: OutputDtype,
+        start: float,
+    ) -> Embeddings:
+        """Shape checked ``vectors`` (no second Matryoshka warning) into an ``Embeddings``."""
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", MatryoshkaWarning)
             shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype)
         return Embeddings(

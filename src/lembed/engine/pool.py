@@ -144,13 +144,4 @@ class ModelPool:
             )
         pooled = await served.batcher.submit(encoded.encodings)
         vectors = l2_normalize(pooled) if normalize else pooled
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MatryoshkaWarning)
-            shaped = model.shape(vectors, dimensions=dimensions, dtype=dtype)
-        return Embeddings(
-            vectors=shaped,
-            token_counts=encoded.token_counts,
-            truncated=encoded.truncated,
-            model=model.name,
-            seconds=time.perf_counter() - start,
-        )
+        return model.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)

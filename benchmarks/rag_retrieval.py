@@ -2,7 +2,7 @@
 """SciFact retrieval quality of ``lembed ask``'s three modes: dense, bm25 and hybrid (RRF).
 
 It runs the real retrieval code (:class:`lembed.rag.retriever.Retriever` over a memory
-store and the :class:`lembed.rag.bm25.BM25` index) on the BEIR SciFact test split (5,183
+store and the :class:`lembed.stores.lexical.BM25` index) on the BEIR SciFact test split (5,183
 abstracts, 300 queries) and scores the top 100 of each query with pytrec_eval (the BEIR /
 MTEB convention): recall@5, NDCG@10, MRR@10, recall@100, plus the mean retrieval latency
 per query. ``--rerank NAME`` adds "<mode>+rerank" rows: the top ``-k`` (20) reranked by a
@@ -41,10 +41,10 @@ def main() -> int:
     from lembed.evaluate.datasets import load_beir
     from lembed.evaluate.metrics import retrieval_scores
     from lembed.evaluate.retrieval import embed_texts
-    from lembed.rag.bm25 import BM25
     from lembed.rag.reranker import Reranker
     from lembed.rag.retriever import Retriever
     from lembed.settings import Settings
+    from lembed.stores.lexical import BM25
     from lembed.stores.memory import MemoryClient
 
     settings = Settings(threads=args.threads)

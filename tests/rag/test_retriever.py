@@ -6,9 +6,9 @@ import pytest
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.rag.bm25 import BM25
 from lembed.rag.retriever import RRF_K, Retriever, rrf
 from lembed.stores.base import Hit
+from lembed.stores.lexical import BM25
 from lembed.stores.memory import MemoryClient
 
 TEXTS = {

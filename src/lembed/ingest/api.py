@@ -70,7 +70,7 @@ def index(
     """Index ``paths`` into ``collection`` of ``store``; returns what was done.
 
     With ``lexical`` (and ``lembed[rag]`` installed) a BM25 index of the collection is kept
-    beside it for ``lembed ask --mode bm25|hybrid`` (see :mod:`lembed.rag.bm25`).
+    beside it for ``lembed ask --mode bm25|hybrid`` (see :mod:`lembed.stores.lexical`).
     """
     check_collection(collection)
     loaded = _model(model, settings)
@@ -109,13 +109,13 @@ def index(
 def _lexical_sidecar(
     store: str | StoreClient, collection: str, settings: Settings | None
 ) -> Callable[[VectorStore], Callable[[Sequence[PendingChunk], Sequence[str]], None]] | None:
-    """The BM25 index kept beside a collection (lembed.rag.bm25), if this store has a place
+    """The BM25 index kept beside a collection (lembed.stores.lexical), if this store has a place
     for one and lembed[rag] is installed."""
     import importlib.util
 
     if not isinstance(store, str) or importlib.util.find_spec("bm25s") is None:
         return None
-    from lembed.rag.bm25 import LexicalIndex, lexical_folder
+    from lembed.stores.lexical import LexicalIndex, lexical_folder
 
     folder = lexical_folder(store, collection, (settings or Settings()).cache_dir)
     if folder is None:

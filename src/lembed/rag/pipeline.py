@@ -12,7 +12,6 @@ from typing import Any
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.rerankers import RERANKERS
-from lembed.rag.bm25 import LexicalIndex, lexical_folder
 from lembed.rag.generators import Generator, load_generator
 from lembed.rag.prompt import REFUSAL, Passage, build_prompt, cited
 from lembed.rag.reranker import Reranker, load_reranker
@@ -26,6 +25,7 @@ from lembed.stores import (
     Where,
     open_client,
 )
+from lembed.stores.lexical import LexicalIndex, lexical_folder
 
 DEFAULT_BUDGET = 2048  # prompt tokens when there is no generator to ask
 

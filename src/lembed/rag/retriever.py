@@ -10,8 +10,8 @@ from typing import Literal
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.rag.bm25 import BM25, LexicalIndex
 from lembed.stores.base import Hit, StoreClient, VectorStore, Where, matches
+from lembed.stores.lexical import BM25, LexicalIndex
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")

@@ -1,4 +1,5 @@
-"""BM25 over chunks (bm25s, stop words, stemming) and its persistent index beside a store."""
+"""BM25 over chunks (bm25s, stop words, stemming) and its persistent index beside a store
+(lembed.stores.lexical: a lexical store, so ingest never imports rag)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import StoreError
-from lembed.rag.bm25 import BM25, LexicalIndex, lexical_folder
 from lembed.settings import Settings
 from lembed.stores import open_client
+from lembed.stores.lexical import BM25, LexicalIndex, lexical_folder
 
 CHUNKS = [
     ("a", "Paris is the capital of France.", {"source": "a.md"}),

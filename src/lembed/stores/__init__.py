@@ -19,6 +19,8 @@ URI                            store
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from lembed.errors import ValidationError
 from lembed.stores.base import (
@@ -61,42 +63,78 @@ def check_collection(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class _Scheme:
+    """How one URI scheme opens its store: ``open(uri, rest, quantization)``."""
+
+    open: Callable[[str, str, str], StoreClient]
+    quantizes: bool = False
+
+
+def _memory(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.memory import MemoryClient
+
+    return MemoryClient()
+
+
+def _chroma(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.chroma import ChromaClient
+
+    return ChromaClient(path=rest or None)
+
+
+def _chroma_http(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.chroma import ChromaClient
+
+    return ChromaClient(url=uri.removeprefix("chroma+"))
+
+
+def _qdrant_edge(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.qdrant_edge import EdgeClient
+
+    return EdgeClient(rest or None, quantization=quantization)
+
+
+def _qdrant_local(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.qdrant import QdrantClient
+
+    return QdrantClient(path=rest or None)
+
+
+def _qdrant_http(uri: str, rest: str, quantization: str) -> StoreClient:
+    from lembed.stores.qdrant import QdrantClient
+
+    return QdrantClient(url=uri.removeprefix("qdrant+"), quantization=quantization)
+
+
+# URI scheme -> store: adding a store is one factory here plus its adapter module.
+SCHEMES: dict[str, _Scheme] = {
+    "memory": _Scheme(_memory),
+    "chroma": _Scheme(_chroma),
+    "chroma+http": _Scheme(_chroma_http),
+    "chroma+https": _Scheme(_chroma_http),
+    "qdrant": _Scheme(_qdrant_edge, quantizes=True),
+    "qdrant+local": _Scheme(_qdrant_local),
+    "qdrant+http": _Scheme(_qdrant_http, quantizes=True),
+    "qdrant+https": _Scheme(_qdrant_http, quantizes=True),
+}
+
+
 def open_client(uri: str = DEFAULT_STORE, *, quantization: str = "none") -> StoreClient:
     """Open the store a URI names (see the module docstring); ``quantization`` is
     ``none``, ``int8`` or ``binary`` and is accepted only where the store applies it."""
     scheme, _, rest = uri.partition(":")
-    if scheme in ("chroma", "memory", "qdrant+local") and quantization != "none":
+    entry = SCHEMES.get(scheme)
+    if entry is None:
+        raise ValidationError(
+            f"unknown store {uri!r}: use chroma:PATH, chroma+http://HOST:PORT, qdrant:PATH, "
+            "qdrant+http://HOST:PORT, qdrant+local:PATH or memory:",
+            param="store",
+        )
+    if quantization != "none" and not entry.quantizes:
         raise ValidationError(
             f"{scheme} stores do not quantise vectors; use qdrant: (embedded) or a "
             "qdrant+http:// server for --quantization",
             param="quantization",
         )
-    if scheme == "memory":
-        from lembed.stores.memory import MemoryClient
-
-        return MemoryClient()
-    if scheme == "chroma":
-        from lembed.stores.chroma import ChromaClient
-
-        return ChromaClient(path=rest or None)
-    if scheme in ("chroma+http", "chroma+https"):
-        from lembed.stores.chroma import ChromaClient
-
-        return ChromaClient(url=uri.removeprefix("chroma+"))
-    if scheme == "qdrant":
-        from lembed.stores.qdrant_edge import EdgeClient
-
-        return EdgeClient(rest or None, quantization=quantization)
-    if scheme == "qdrant+local":
-        from lembed.stores.qdrant import QdrantClient
-
-        return QdrantClient(path=rest or None)
-    if scheme in ("qdrant+http", "qdrant+https"):
-        from lembed.stores.qdrant import QdrantClient
-
-        return QdrantClient(url=uri.removeprefix("qdrant+"), quantization=quantization)
-    raise ValidationError(
-        f"unknown store {uri!r}: use chroma:PATH, chroma+http://HOST:PORT, qdrant:PATH, "
-        "qdrant+http://HOST:PORT, qdrant+local:PATH or memory:",
-        param="store",
-    )
+    return entry.open(uri, rest, quantization)

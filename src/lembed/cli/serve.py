@@ -11,6 +11,7 @@ import typer
 
 from lembed.errors import LembedError, ValidationError, require
 from lembed.settings import Settings
+from lembed.stores import DEFAULT_STORE
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -70,12 +71,26 @@ def serve(
         str | None,
         typer.Option(help="cross-encoder for POST /rerank and /v1/rerank (name or folder)"),
     ] = None,
+    store: Annotated[
+        str,
+        typer.Option(
+            "--store", "-s", help="the store the console and /v1/collections, search, ask read"
+        ),
+    ] = DEFAULT_STORE,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="generator for POST /v1/ask (local, ollama:M, openai:M); default: "
+            "extractive answers"
+        ),
+    ] = None,
 ) -> None:
     """Serve embedding models over the Ollama, OpenAI/Infinity and TEI APIs."""
     uvicorn = require("uvicorn", "server", "lembed serve")
     from lembed.engine.load import load_model
     from lembed.engine.pool import ModelPool
     from lembed.server.app import create_app
+    from lembed.server.collections import StoreConfig
     from lembed.server.state import ServerConfig
 
     base: Settings = ctx.obj
@@ -105,6 +120,7 @@ def serve(
         public_metrics=settings.public_metrics,
     )
     app = create_app(pool, config, reranker=cross)
+    app.state.store_config = StoreConfig(store=store, settings=settings, llm=llm)
     port_shown = sock.getsockname()[1]
     served = ", ".join(f"{m.name} ({m.backend.name}, {m.backend.device})" for m in models)
     if cross is not None:

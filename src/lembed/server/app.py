@@ -14,6 +14,7 @@ from lembed import __version__
 from lembed.engine.pool import ModelPool
 from lembed.server import errors, health, ollama, openai, rerank, tei
 from lembed.server.errors import AuthError
+from lembed.server.console import install as install_console
 from lembed.server.middleware import BodyLimit, RequestMetrics
 from lembed.server.state import ServerConfig, ServerState
 
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(openai.router, dependencies=guarded)
     app.include_router(tei.router, dependencies=guarded)
     app.include_router(rerank.router, dependencies=guarded)
+    install_console(app, guarded)  # the web console, its assets and the API it calls
     app.add_api_route(
         "/metrics",
         health.metrics,

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
+from lembed.server import console
 from lembed.server.errors import TEIError, UnhealthyError, render
 from lembed.server.state import State
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/", response_class=PlainTextResponse)
-async def root() -> str:
-    return "lembed is running"
+@router.get(
+    "/",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "text, or the console"}},
+)
+async def root(request: Request) -> Response:
+    """``lembed is running`` (what Ollama's clients probe), or the web console's page when
+    the client's Accept prefers HTML (a browser)."""
+    if console.wants_html(request.headers.get("accept")):
+        return console.page()
+    return PlainTextResponse("lembed is running")
 
 
 class Healthy(BaseModel):

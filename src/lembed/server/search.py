@@ -1,0 +1,263 @@
+"""Search and ask over HTTP: ``POST /v1/search`` (dense, bm25 or hybrid ranked chunks, each
+with its best sentence) and ``POST /v1/ask`` (an answer streamed as NDJSON, with citations).
+
+Both read the server's store (``lembed serve --store``) with the model the collection was
+indexed with, which the server must serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from lembed.engine.pool import ModelPool
+from lembed.errors import LembedError
+from lembed.rag.pipeline import AskResult, answer, open_retriever
+from lembed.server.collections import (
+    StoreConfig,
+    chunk_json,
+    client_of,
+    info_of,
+    served_for,
+    store_config,
+)
+from lembed.server.state import FastJSON, State
+from lembed.stores import DEFAULT_COLLECTION, Hit
+
+router = APIRouter(tags=["collections"])
+
+Mode = Literal["dense", "bm25", "hybrid"]
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
+NOTHING = "Nothing in the collection answers this question."
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, pattern=r"\S", description="what to look for")
+    collection: str = DEFAULT_COLLECTION
+    mode: Mode = "dense"
+    k: int = Field(10, ge=1, le=100, description="number of hits")
+
+
+class SearchHit(BaseModel):
+    rank: int
+    id: str
+    score: float
+    source: str
+    page: int | str | None = None
+    chunk: int | None = None
+    text: str
+    best_sentence: str | None = Field(None, description="the sentence closest to the query")
+    metadata: dict[str, str | int | float | bool]
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    model: str
+    mode: Mode
+    hits: list[SearchHit]
+    notes: list[str]
+    timings_ms: dict[str, float]
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, pattern=r"\S")
+    collection: str = DEFAULT_COLLECTION
+    mode: Mode = "dense"
+    k: int = Field(20, ge=1, le=100, description="passages retrieved")
+    top_n: int = Field(5, ge=1, le=20, description="passages the answer is drawn from")
+    max_tokens: int = Field(256, ge=1, le=2048)
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences (on . ! ? before a capital, or a blank line)."""
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+async def best_sentences(
+    pool: ModelPool, model: str, query: str, texts: Sequence[str]
+) -> list[tuple[str, float]]:
+    """For each text, its sentence most similar to ``query`` and that cosine."""
+    pieces = [sentences(t) or [t] for t in texts]
+    flat = [s for group in pieces for s in group]
+    if not flat:
+        return []
+    q = await pool.embed(model, [query], input_type="query", truncate="right")
+    docs = await pool.embed(model, flat, input_type="document", truncate="right")
+    sims = np.asarray(docs.vectors, dtype=np.float32) @ np.asarray(q.vectors[0], np.float32)
+    out: list[tuple[str, float]] = []
+    start = 0
+    for group in pieces:
+        part = sims[start : start + len(group)]
+        best = int(np.argmax(part))
+        out.append((group[best], float(part[best])))
+        start += len(group)
+    return out
+
+
+def _retrieve(
+    config: StoreConfig, state: Any, collection: str, mode: Mode, query: str, k: int
+) -> tuple[str, list[Hit], list[str], dict[str, float]]:
+    with client_of(config) as client:
+        info = info_of(client, collection)
+    served = served_for(state, info)
+    retriever, notes = open_retriever(
+        store=config.store,
+        collection=collection,
+        mode=mode,
+        model=served.model,
+        backend=None,
+        settings=config.settings,
+    )
+    try:
+        found = retriever.retrieve(query, k)
+    finally:
+        retriever.close()
+    timings = {"embed": found.embed_seconds * 1000, "search": found.search_seconds * 1000}
+    return served.model.name, found.hits, notes + found.notes, timings
+
+
+@router.post("/v1/search", response_model=SearchResponse)
+async def search(body: SearchRequest, request: Request, state: State) -> FastJSON:
+    """The ``k`` chunks of a collection that best match ``query`` (best first)."""
+    config = store_config(request)
+    model, hits, notes, timings = await asyncio.to_thread(
+        _retrieve, config, state, body.collection, body.mode, body.query, body.k
+    )
+    t0 = time.perf_counter()
+    best = await best_sentences(state.pool, model, body.query, [h.text for h in hits])
+    timings["best_sentence"] = (time.perf_counter() - t0) * 1000
+    out = []
+    for rank, (hit, (sentence, _)) in enumerate(zip(hits, best, strict=True), start=1):
+        item = chunk_json(hit)
+        item.update(rank=rank, score=round(hit.score, 6), best_sentence=sentence)
+        out.append(item)
+    return FastJSON(
+        {
+            "collection": body.collection,
+            "model": model,
+            "mode": body.mode,
+            "hits": out,
+            "notes": notes,
+            "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+        }
+    )
+
+
+def _line(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
+
+
+@router.post(
+    "/v1/ask",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": 'NDJSON events: {"type": "text", "text"} pieces of the answer as '
+            'they come, then {"type": "done", "answer", "citations", "sources", ...} '
+            '(or {"type": "error", "error"})',
+        }
+    },
+)
+async def ask(body: AskRequest, request: Request, state: State) -> StreamingResponse:
+    """Answer ``question`` from a collection, citing passages as [n]. Without a generator
+    (``lembed serve --llm``) the answer is extractive: the retrieved passages' sentences
+    closest to the question, each with its citation."""
+    config = store_config(request)
+    with client_of(config) as client:  # errors before the stream starts keep their status
+        info = await asyncio.to_thread(info_of, client, body.collection)
+    served = served_for(state, info)
+    reranker = getattr(request.app.state, "reranker", None)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def push(piece: str) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, piece)
+
+    def run() -> AskResult:
+        retriever, notes = open_retriever(
+            store=config.store,
+            collection=body.collection,
+            mode=body.mode,
+            model=served.model,
+            backend=None,
+            settings=config.settings,
+        )
+        try:
+            generator = _generator(config)
+            result = answer(
+                body.question,
+                retriever,
+                k=body.k,
+                top_n=body.top_n,
+                reranker=reranker,
+                generator=generator,
+                max_tokens=body.max_tokens,
+                on_text=push if generator is not None else None,
+            )
+        finally:
+            retriever.close()
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        result.notes[:0] = notes
+        return result
+
+    async def events() -> AsyncIterator[bytes]:
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        while (piece := await queue.get()) is not None:
+            yield _line({"type": "text", "text": piece})
+        try:
+            result = await task
+            if result.generator is None:
+                async for line in _extractive(state.pool, served.model.name, result):
+                    yield line
+            done = result.to_json()
+            done.pop("prompt", None)
+            yield _line({"type": "done", "model": served.model.name, **done})
+        except LembedError as exc:
+            yield _line({"type": "error", "error": exc.message})
+        except Exception:  # never a stack trace to the client
+            yield _line({"type": "error", "error": "internal server error"})
+
+    return StreamingResponse(events(), media_type="application/x-ndjson")
+
+
+_GENERATORS: dict[str, Any] = {}
+
+
+def _generator(config: StoreConfig) -> Any:
+    if not config.llm:
+        return None
+    if config.llm not in _GENERATORS:
+        from lembed.rag.generators import load_generator
+
+        _GENERATORS[config.llm] = load_generator(config.llm, settings=config.settings)
+    return _GENERATORS[config.llm]
+
+
+async def _extractive(pool: ModelPool, model: str, result: AskResult) -> AsyncIterator[bytes]:
+    """Stream the sentences of the passages closest to the question, best passage first,
+    each cited; fills in ``result.answer`` and ``result.citations``."""
+    t0 = time.perf_counter()
+    passages = result.passages
+    best = await best_sentences(pool, model, result.question, [p.text for p in passages])
+    ranked = sorted(
+        zip(passages, best, strict=True), key=lambda item: -item[1][1]
+    )  # by the sentence's similarity
+    top = ranked[0][1][1] if ranked else 0.0
+    chosen = [(p, s) for p, (s, score) in ranked[:3] if score >= max(0.2, top - 0.15)]
+    pieces = [f"{sentence} [{p.number}]" for p, sentence in chosen] or [NOTHING]
+    for i, piece in enumerate(pieces):
+        yield _line({"type": "text", "text": (" " if i else "") + piece})
+    result.answer = " ".join(pieces)
+    result.citations = sorted({p.number for p, _ in chosen})
+    result.generator = "extractive"
+    result.timings.generate = time.perf_counter() - t0

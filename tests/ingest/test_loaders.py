@@ -28,7 +28,11 @@ def test_html_keeps_visible_text_only() -> None:
     <div hidden>gone</div><span style="display: none">gone</span>
     <nav aria-hidden="true"><p>gone</p></nav></body></html>"""
     text = html_text(markup)
-    assert text.splitlines() == ["Heading", "First paragraph.", "Second"]
+    assert [line for line in text.splitlines() if line] == [
+        "# Heading",
+        "First paragraph.",
+        "Second",
+    ]
 
 
 def test_pdf_pages_with_numbers(report_pdf: Path) -> None:

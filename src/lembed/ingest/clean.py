@@ -7,6 +7,11 @@ normalised form (whitespace collapsed, lower-cased, every digit run replaced by 
 the whole corpus, or across the pages of one multi-page document — and in at least
 ``min_units`` of them. Such lines are removed before chunking; the report lists them. A
 document that would lose all its text (short records that all look alike) is kept whole.
+
+Some lines are never boilerplate, however often they repeat: lines inside fenced code blocks
+(```` ``` ```` or ``~~~``, as the HTML loader writes ``<pre>`` and as Markdown has them), and
+lines of one short token (``(``, ``=``, ``import``, ``Returns``: code and document structure,
+not navigation), unless that token is only digits (a bare page number).
 """
 
 from __future__ import annotations
@@ -22,9 +27,44 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+SHORT_TOKEN = 40  # characters: a single token up to this long is never boilerplate
+
+
 def normalise(line: str) -> str:
     """The form under which repeated lines are compared."""
     return _DIGITS.sub("#", _SPACE.sub(" ", line).strip().lower())
+
+
+def _protected(line: str) -> bool:
+    """A line of one short token that is not a bare number: code or structure, kept."""
+    token = line.strip()
+    return 0 < len(token) <= SHORT_TOKEN and len(token.split()) == 1 and not token.isdigit()
+
+
+def candidate_mask(text: str) -> list[bool]:
+    """For each line of ``text``: whether it may be boilerplate (not code, not one token)."""
+    mask, fence = [], ""
+    for line in text.splitlines():
+        opener = _FENCE.match(line)
+        if fence:
+            mask.append(False)
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = ""
+        elif opener:
+            fence = opener.group(1)
+            mask.append(False)
+        else:
+            mask.append(not _protected(line))
+    return mask
+
+
+def candidates_of(text: str) -> set[str]:
+    """The normalised lines of ``text`` that count towards boilerplate."""
+    lines = text.splitlines()
+    return {normalise(line) for line, ok in zip(lines, candidate_mask(text), strict=True) if ok} - {
+        ""
+    }
 
 
 @dataclass
@@ -45,7 +85,7 @@ def repeated_lines(units: Sequence[str], share: float, min_units: int = 3) -> di
         return {}
     counts: Counter[str] = Counter()
     for text in units:
-        counts.update({normalise(line) for line in text.splitlines()} - {""})
+        counts.update(candidates_of(text))
     floor = max(min_units, int(share * len(units)) + 1)
     return {line: n for line, n in counts.items() if n >= floor and n > share * len(units)}
 
@@ -56,8 +96,8 @@ def strip_lines(text: str, boilerplate: Iterable[str] | set[str]) -> tuple[str, 
     if not drop:
         return text, 0
     kept, removed = [], 0
-    for line in text.splitlines():
-        if normalise(line) in drop:
+    for line, candidate in zip(text.splitlines(), candidate_mask(text), strict=True):
+        if candidate and normalise(line) in drop:
             removed += 1
         else:
             kept.append(line)

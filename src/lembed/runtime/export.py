@@ -196,6 +196,7 @@ def quantize_int8(fp32: Path, target: Path) -> None:
     the accuracy of keeping those projections fp32 (1.6x / 1.6x). Where this ONNX Runtime
     cannot build or run that op, the down-projections stay fp32.
     """
+    require("onnx", "int8", "int8 quantisation")  # ONNX Runtime's quantiser works on onnx graphs
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     down = ffn_down_projections(fp32)

@@ -39,7 +39,7 @@ import numpy as np
 
 from lembed import errors
 from lembed.errors import BackendError, LembedError, StoreError, ValidationError, require
-from lembed.ingest.clean import Boilerplate, normalise
+from lembed.ingest.clean import Boilerplate, candidates_of
 from lembed.ingest.loaders import Document, Skipped, discover, load
 from lembed.ingest.pipeline import (
     IndexReport,
@@ -114,7 +114,7 @@ def unit_counts(docs: Sequence[Document], only: set[str] | None = None) -> Count
     counts: Counter[str] = Counter()
     for doc in docs:
         for section in doc.sections:
-            lines = {normalise(line) for line in section.text.splitlines()} - {""}
+            lines = candidates_of(section.text)
             counts.update(lines if only is None else lines & only)
     return counts
 

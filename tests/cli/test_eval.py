@@ -120,3 +120,22 @@ def test_render_a_saved_report(
     assert (tmp_path / "again" / "quality_vs_bytes.png").stat().st_size > 10_000
     rc, _, err = run(capsys, "eval", "render", str(small_beir / "queries.jsonl"))
     assert rc == 1 and err.startswith("error: cannot read a report from")
+
+
+@pytest.mark.store
+def test_modes_and_through_index(
+    capsys: pytest.CaptureFixture[str], cli_settings: Settings, small_beir: Path
+) -> None:
+    args = ["eval", "retrieval", "--dataset", str(small_beir), "-b", "fake"]
+    modes = ["--mode", "dense", "--mode", "bm25", "--mode", "hybrid"]
+    rc, out, err = run(capsys, *args, *modes)
+    assert rc == 0, err
+    for row in ("| fake 384d float32 |", "| bm25 |", "| fake 384d float32 hybrid:0.7 |"):
+        assert row in out
+    rc, out, err = run(capsys, *args, *modes[:4], "--through-index", "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert [r["label"] for r in doc["results"]] == ["index fake 384d float32", "index bm25"]
+    assert doc["results"][1]["scores"]["ndcg@10"] > 0.3 and "lembed index" in doc["timings"]
+    rc, _, err = run(capsys, *args, "--mode", "hybrid:2")
+    assert rc == 1 and "between 0 and 1" in err

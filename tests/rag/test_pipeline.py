@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,16 @@ def store(tmp_path: Path) -> tuple[str, Path]:
     return f"chroma:{tmp_path / 'db'}", docs
 
 
-def test_default_mode_is_hybrid_only_with_a_bm25_index(
-    store: tuple[str, Path], fake_model: EmbeddingModel, settings: Settings
+def test_default_mode_is_dense_and_hybrid_needs_a_bm25_index(
+    store: tuple[str, Path],
+    fake_model: EmbeddingModel,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from lembed.rag import fusion, pipeline
+
+    assert fusion.DEFAULT_MODE == "dense"  # fusion did not beat dense everywhere measured
+    monkeypatch.setattr(pipeline, "DEFAULT_MODE", "hybrid")  # a hybrid default would...
     uri, docs = store
     opts = {"store": uri, "collection": "geo", "model": fake_model, "settings": settings}
     index([docs], lexical=False, **opts)  # type: ignore[arg-type]
@@ -43,9 +51,10 @@ def test_default_mode_is_hybrid_only_with_a_bm25_index(
 
     index([docs], **opts)  # type: ignore[arg-type]
     retriever, notes = open_retriever(mode=None, settings=settings, **common)  # type: ignore[arg-type]
-    assert retriever.mode == "hybrid" and notes == []
+    assert retriever.mode == "hybrid" and notes == []  # ...need the BM25 index
     result = answer("Where does lava come from?", retriever, k=3, top_n=2)
     assert result.mode == "hybrid" and len(result.passages) == 2 and result.retrieved == 3
+    assert result.score_kind == "fused" and result.weight == fusion.DEFAULT_WEIGHT
     assert result.passages[0].source.endswith("a.md")  # BM25 finds "lava"; fusion keeps it
     assert any("no reranker" in n for n in result.notes) and result.answer is None
 
@@ -88,12 +97,45 @@ def test_python_api_closes_the_store_between_calls(
             store=uri,
             collection="geo",
             model=fake_model,
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             reranker="none",
             llm=None,
             settings=settings,
         )
         assert result.mode == mode and result.passages[0].source.endswith("a.md"), mode
+        assert result.answer is None and result.timings.load > 0
     with pytest.raises(ValidationError):  # a failure after opening the store closes it too
         ask("q", store=uri, collection="geo", model=fake_model, llm="gpt", settings=settings)
     index([docs], store=uri, collection="geo", model=fake_model, settings=settings)
+
+
+def test_extractive_answer_cites_and_local_fallback_says_so(
+    store: tuple[str, Path], fake_model: EmbeddingModel, settings: Settings
+) -> None:
+    """The extractive answer quotes the closest sentence with its number; a generator that
+    asks for the citation check and cites nothing gets the extractive answer instead."""
+
+    class Uncited:
+        name, context_tokens, check_citations = "tiny-local", 1024, True
+
+        def count_tokens(self, text: str) -> int:
+            return len(text.split())
+
+        def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
+            yield "Lava is hot."
+
+    uri, docs = store
+    index([docs], store=uri, collection="geo", model=fake_model, settings=settings)
+    retriever, _ = open_retriever(
+        store=uri, collection="geo", mode="dense", model=fake_model, backend=None, settings=settings
+    )
+    question = "Magma rises through the crust and erupts as lava."  # a sentence of a.md
+    result = answer(question, retriever, k=3, top_n=3, extractive=fake_model)
+    assert result.answer_kind == "extractive" and result.answer.startswith(question)
+    number = next(p.number for p in result.passages if p.source.endswith("a.md"))
+    assert f"[{number}]" in result.answer and result.citations[0] == number
+    assert result.timings.generate > 0
+
+    result = answer(question, retriever, k=3, top_n=3, generator=Uncited(), extractive=fake_model)
+    assert result.answer_kind == "fallback" and result.draft == "Lava is hot."
+    assert result.citations and any("cited no passage" in n for n in result.notes)

@@ -1,4 +1,4 @@
-"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval over a real memory store."""
+"""Dense, BM25 and hybrid (weighted score fusion) retrieval over a real memory store."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.rag.retriever import RRF_K, Retriever, rrf
-from lembed.stores.base import Hit
+from lembed.rag.retriever import Retriever
 from lembed.stores.lexical import BM25
 from lembed.stores.memory import MemoryClient
 
@@ -30,16 +29,6 @@ def parts(fake_model: EmbeddingModel) -> tuple[EmbeddingModel, object, BM25]:
     return fake_model, store, bm25
 
 
-def test_rrf_fuses_by_reciprocal_rank() -> None:
-    a = [Hit("x", 0.9, "x"), Hit("y", 0.8, "y"), Hit("z", 0.7, "z")]
-    b = [Hit("y", 12.0, "y"), Hit("w", 3.0, "w")]
-    fused = rrf([a, b], k=10)
-    assert [h.id for h in fused] == ["y", "x", "w", "z"]
-    assert fused[0].score == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
-    assert fused[1].score == pytest.approx(1 / (RRF_K + 1))
-    assert len(rrf([a, b], k=2)) == 2
-
-
 def test_modes(parts: tuple[EmbeddingModel, object, BM25]) -> None:
     model, store, bm25 = parts
     question = TEXTS["coffee"]  # identical text: the dense top hit must be that chunk
@@ -53,9 +42,26 @@ def test_modes(parts: tuple[EmbeddingModel, object, BM25]) -> None:
     assert lexical.embed_seconds == 0
 
     hybrid = Retriever(model=model, store=store, lexical=bm25, mode="hybrid")  # type: ignore[arg-type]
-    fused = hybrid.retrieve("Eiffel Tower 1889", k=4).hits
-    assert fused[0].id == "tower"
+    found = hybrid.retrieve("Eiffel Tower 1889", k=4)
+    fused = found.hits
+    assert fused[0].id == "tower" and found.weight == pytest.approx(0.7)
     assert {h.id for h in fused} == set(TEXTS)
+    assert all(0.0 <= h.score <= 1.0 for h in fused)  # fused scores are normalised
+    assert set(found.components["tower"]) == {"dense", "bm25"}  # raw scores kept for --json
+    lexical_only = Retriever(model=model, store=store, lexical=bm25, mode="hybrid", weight=0.0)  # type: ignore[arg-type]
+    assert lexical_only.retrieve("Eiffel Tower 1889", k=4).hits[0].id == "tower"
+
+
+def test_the_same_text_is_returned_once(fake_model: EmbeddingModel) -> None:
+    store = MemoryClient().open("dups", fake_model.dim, model=fake_model.name)
+    texts = [TEXTS["paris"], TEXTS["paris"], TEXTS["coffee"]]  # one chunk stored twice
+    ids, metas = ["p1", "p2", "c"], [{"source": "a.md"}, {"source": "b.md"}, {"source": "c.md"}]
+    store.upsert(ids, fake_model.embed(texts).vectors, texts, metas)  # type: ignore[arg-type]
+    bm25 = BM25([(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True)])  # type: ignore[misc]
+    for mode in ("dense", "bm25", "hybrid"):
+        retriever = Retriever(model=fake_model, store=store, lexical=bm25, mode=mode)  # type: ignore[arg-type]
+        hits = retriever.retrieve("Paris capital of France Eiffel", k=3).hits
+        assert [h.text for h in hits].count(TEXTS["paris"]) == 1, mode
 
 
 def test_filters_apply_to_both_lists(parts: tuple[EmbeddingModel, object, BM25]) -> None:
@@ -73,5 +79,7 @@ def test_bad_arguments(parts: tuple[EmbeddingModel, object, BM25]) -> None:
         Retriever(model=model, store=store, mode="hybrid")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="embedding model"):
         Retriever(lexical=bm25, mode="dense")
+    with pytest.raises(ValidationError, match="weight"):
+        Retriever(model=model, store=store, lexical=bm25, mode="hybrid", weight=2.0)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="empty"):
         Retriever(lexical=bm25, mode="bm25").retrieve("  ")

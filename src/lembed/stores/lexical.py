@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -43,8 +44,16 @@ def lexical_folder(store_uri: str, collection: str, cache_dir: Path) -> Path | N
     return cache_dir / "lexical" / digest / collection
 
 
-def _tokenize(texts: Sequence[str]) -> Any:
+def _bm25s() -> Any:
+    """bm25s, with its logger (set to DEBUG on import) quieted: its "Building index from
+    tokens" lines would reach any root handler another library configured."""
     bm25s: Any = require("bm25s", "rag", "BM25 retrieval")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def _tokenize(texts: Sequence[str]) -> Any:
+    bm25s = _bm25s()
     stemmer_mod: Any = require("Stemmer", "rag", "BM25 retrieval (PyStemmer)")
     stemmer = stemmer_mod.Stemmer("english")
     return bm25s.tokenize(
@@ -60,8 +69,7 @@ class BM25:
         self._texts = [c[1] for c in chunks]
         self._metas = [c[2] for c in chunks]
         if retriever is None and chunks:
-            bm25s: Any = require("bm25s", "rag", "BM25 retrieval")
-            retriever = bm25s.BM25()
+            retriever = _bm25s().BM25()
             retriever.index(_tokenize(self._texts), show_progress=False)
         self._bm25 = retriever
 
@@ -164,8 +172,7 @@ class LexicalIndex:
         if not (target / "ids.json").is_file():
             self._loaded = BM25([])
             return self._loaded
-        bm25s: Any = require("bm25s", "rag", "BM25 retrieval")
-        retriever = bm25s.BM25.load(str(target), show_progress=False)
+        retriever = _bm25s().BM25.load(str(target), show_progress=False)
         ids = json.loads((target / "ids.json").read_text())
         db = self._db()
         try:

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 
-def build_tiny_cross_encoder(folder: Path, seed: int = 0) -> Path:
-    """A 2-layer, 32-wide BERT with one relevance logit and a letter-level WordPiece
-    tokenizer, saved in the sentence-transformers CrossEncoder layout."""
+def build_tiny_cross_encoder(
+    folder: Path, seed: int = 0, *, hidden: int = 32, layers: int = 2
+) -> Path:
+    """A small random BERT (by default 2 layers, 32 wide) with one relevance logit and a
+    letter-level WordPiece tokenizer, saved in the sentence-transformers CrossEncoder
+    layout."""
     import torch
     from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
     from tokenizers.models import WordPiece
@@ -32,10 +35,10 @@ def build_tiny_cross_encoder(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
         num_attention_heads=2,
-        intermediate_size=64,
+        intermediate_size=2 * hidden,
         max_position_embeddings=128,
         num_labels=1,
         pad_token_id=0,

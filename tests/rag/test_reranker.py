@@ -1,5 +1,6 @@
-"""Cross-encoder rerankers: resolution, ONNX agrees with torch, ordering, limits; and the
-real catalog weights when they are on this machine."""
+"""Cross-encoder rerankers: resolution, ONNX agrees with torch, ordering, limits, the
+shared export recipe and backends (logits head); and the real catalog weights when they are
+on this machine."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lembed.engine.cross_encoder import CrossEncoder, load_cross_encoder
 from lembed.errors import EmptyInputError, InputTooLongError, ModelNotFoundError
-from lembed.models.rerankers import RERANKERS, find_reranker
+from lembed.models.rerankers import RERANKERS, find_reranker, resolve_reranker
 from lembed.models.resolve import find_in_hf_cache
-from lembed.rag.reranker import Reranker, load_reranker, relevance, resolve_reranker, sigmoid
+from lembed.rag.reranker import Reranker, load_reranker, sigmoid
+from lembed.runtime.backends.onnx import OnnxBackend
+from lembed.runtime.cross_encoder import LOGITS, relevance
+from lembed.runtime.export import cache_folder
 from lembed.settings import Settings
 
 TEXTS = ["the eiffel tower is in paris", "bananas", "a b c", "paris, france", "lentil soup"]
@@ -91,9 +96,30 @@ def test_resolution_errors_name_the_way_out(tmp_path: Path, settings: Settings) 
 
 
 def test_folder_window_comes_from_the_config(tiny_reranker_path: Path) -> None:
-    spec, path = resolve_reranker(str(tiny_reranker_path))
-    config = json.loads((path / "config.json").read_text())
-    assert spec.max_tokens == config["max_position_embeddings"] == 128
+    resolved = resolve_reranker(str(tiny_reranker_path))
+    config = json.loads((resolved.path / "config.json").read_text())
+    assert resolved.spec.max_tokens == config["max_position_embeddings"] == 128
+
+
+def test_runs_on_the_runtime_backends_with_the_logits_head(
+    onnx_reranker: Reranker, tiny_reranker_path: Path, settings: Settings
+) -> None:
+    """One runtime: the ONNX backend with the logits head, the tokenizer's padding, and the
+    export recipe's cache (its own folder beside the embedding graphs)."""
+    model = onnx_reranker.model
+    assert isinstance(model, CrossEncoder) and isinstance(model.backend, OnnxBackend)
+    folder = cache_folder(model.resolved, settings.cache_dir, LOGITS)
+    assert model.backend.graph == folder / "model.onnx" and folder.name.startswith(
+        f"{model.name}-logits-"
+    )
+    encodings = model.encode("q", ["a b", "c d e f"])
+    batch = model.tokenizer.pad(encodings)
+    assert batch.token_type_ids[0].tolist().count(1) == 3  # "a b [SEP]" is the second member
+    logits = model.backend.forward(batch)
+    assert logits.shape == (2, 1)
+    np.testing.assert_allclose(model.forward(encodings)[:, 0], logits[:, 0], atol=1e-6)
+    again = load_cross_encoder(str(tiny_reranker_path), settings=settings)  # from the cache
+    np.testing.assert_allclose(again.score("q", TEXTS), model.score("q", TEXTS), atol=1e-6)
 
 
 @pytest.mark.model

@@ -1,11 +1,13 @@
 """The rerank routes (TEI /rerank, Cohere/Infinity /v1/rerank) with a tiny cross-encoder
-built in a temp folder: ordering, top_n, raw vs sigmoid scores, errors in each dialect."""
+built in a temp folder: ordering, top_n, raw vs sigmoid scores, errors in each dialect; and
+the batcher behind them: overload answered at once under 32 clients, health, metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import string
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from lembed.engine.cross_encoder import CrossEncoder, load_cross_encoder
 from lembed.engine.model import EmbeddingModel
 from lembed.engine.pool import ModelPool
-from lembed.rag.reranker import Reranker
 from lembed.server.app import create_app
 from lembed.server.state import ServerConfig
 from lembed.settings import Settings
@@ -38,18 +40,19 @@ def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reranker(tiny_path: Path, settings: Settings) -> Reranker:
-    return Reranker(str(tiny_path), settings=settings)
+def reranker(tiny_path: Path, settings: Settings) -> CrossEncoder:
+    return load_cross_encoder(str(tiny_path), settings=settings)
 
 
 def call(
     fn: Callable[[httpx.AsyncClient], Awaitable[Any]],
     model: EmbeddingModel,
-    reranker: Reranker | None,
+    reranker: CrossEncoder | None,
     config: ServerConfig | None = None,
+    **pool: Any,
 ) -> Any:
     async def go() -> Any:
-        app = create_app(ModelPool([model]), config, reranker=reranker)
+        app = create_app(ModelPool([model], **pool), config, reranker=reranker)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://lembed") as client:
@@ -59,7 +62,7 @@ def call(
 
 
 def test_tei_rerank_sorted_with_sigmoid_and_raw_scores(
-    fake_model: EmbeddingModel, reranker: Reranker
+    fake_model: EmbeddingModel, reranker: CrossEncoder
 ) -> None:
     async def go(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
         body = {"query": QUERY, "texts": TEXTS, "return_text": True}
@@ -87,7 +90,7 @@ def test_tei_rerank_sorted_with_sigmoid_and_raw_scores(
     assert float(normal.headers["x-compute-tokens"]) > len(TEXTS)
 
 
-def test_v1_rerank_top_n_and_documents(fake_model: EmbeddingModel, reranker: Reranker) -> None:
+def test_v1_rerank_top_n_and_documents(fake_model: EmbeddingModel, reranker: CrossEncoder) -> None:
     async def go(client: httpx.AsyncClient) -> list[httpx.Response]:
         body = {"query": QUERY, "documents": TEXTS, "top_n": 2, "return_documents": True}
         return [
@@ -109,7 +112,7 @@ def test_v1_rerank_top_n_and_documents(fake_model: EmbeddingModel, reranker: Rer
     assert scores == sorted(scores, reverse=True)
 
 
-def test_rerank_errors_in_each_dialect(fake_model: EmbeddingModel, reranker: Reranker) -> None:
+def test_rerank_errors_in_each_dialect(fake_model: EmbeddingModel, reranker: CrossEncoder) -> None:
     long_text = " ".join(string.ascii_lowercase * 20)  # letters → far over 128 positions
 
     async def go(client: httpx.AsyncClient) -> dict[str, httpx.Response]:
@@ -154,7 +157,7 @@ def test_without_a_reranker_both_routes_answer_404(fake_model: EmbeddingModel) -
     assert v1.status_code == 404 and v1.json()["error"]["code"] == "model_not_found"
 
 
-def test_rerank_needs_the_api_key(fake_model: EmbeddingModel, reranker: Reranker) -> None:
+def test_rerank_needs_the_api_key(fake_model: EmbeddingModel, reranker: CrossEncoder) -> None:
     async def go(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
         body = {"query": "q", "documents": ["a", "b"]}
         bare = await client.post("/v1/rerank", json=body)
@@ -164,6 +167,80 @@ def test_rerank_needs_the_api_key(fake_model: EmbeddingModel, reranker: Reranker
     bare, keyed = call(go, fake_model, reranker, ServerConfig(api_key="k3y"))
     assert bare.status_code == 401 and bare.json()["error"]["code"] == "invalid_api_key"
     assert keyed.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def slower(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> CrossEncoder:
+    """A wider random cross-encoder: a forward pass takes long enough that 32 clients
+    outrun it."""
+    folder = build_tiny_cross_encoder(tmp_path_factory.mktemp("rerank-wide"), hidden=128)
+    return load_cross_encoder(str(folder), settings=settings)
+
+
+def metric(text: str, name: str) -> float:
+    """The value of the sample ``name`` (labels included) in a Prometheus text page."""
+    return float(
+        next(line for line in text.splitlines() if line.startswith(name + " ")).split()[-1]
+    )
+
+
+def test_rerank_overload_is_answered_at_once_under_32_clients(
+    fake_model: EmbeddingModel, slower: CrossEncoder
+) -> None:
+    letters = string.ascii_lowercase
+    docs = [" ".join(letters[(i + j) % 26] for j in range(60)) for i in range(16)]
+
+    async def one(client: httpx.AsyncClient, i: int) -> tuple[httpx.Response, float]:
+        start = time.perf_counter()
+        if i % 2:
+            got = await client.post("/v1/rerank", json={"query": f"q {i}", "documents": docs})
+        else:
+            got = await client.post("/rerank", json={"query": f"q {i}", "texts": docs})
+        return got, time.perf_counter() - start
+
+    async def go(client: httpx.AsyncClient) -> tuple[list[tuple[httpx.Response, float]], str]:
+        answers = await asyncio.gather(*(one(client, i) for i in range(32)))
+        metrics = await client.get("/metrics")
+        return list(answers), metrics.text
+
+    answers, metrics = call(go, fake_model, slower, max_queue=32)
+    ok = [(r, t) for r, t in answers if r.status_code == 200]
+    refused = [(r, t) for r, t in answers if r.status_code != 200]
+    assert ok and refused, [r.status_code for r, _ in answers]
+    for response, _ in refused:
+        if response.request.url.path == "/rerank":  # each dialect's overload answer
+            assert response.status_code == 429
+            assert response.json()["error_type"] == "overloaded"
+        else:
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "overloaded"
+        assert "retry-after" in response.headers
+    # refused at once: none waited for the forward passes the served requests needed
+    assert max(t for _, t in refused) < max(t for _, t in ok)
+    assert metric(metrics, 'lembed_overload_total{reason="inputs"}') == len(refused)
+    # every served pair went through the batcher
+    assert metric(metrics, "lembed_rerank_batch_pairs_sum") == 16 * len(ok)
+
+
+def test_health_and_metrics_cover_the_reranker(
+    fake_model: EmbeddingModel, reranker: CrossEncoder
+) -> None:
+    async def go() -> list[httpx.Response]:
+        app = create_app(ModelPool([fake_model]), reranker=reranker)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://lembed") as client:
+                body = {"query": "q", "texts": TEXTS}
+                first = [await client.get("/health"), await client.post("/rerank", json=body)]
+                await app.state.lembed.reranker.stop()  # its worker is gone: readiness fails
+                after = [await client.get("/health"), await client.get("/metrics")]
+                return first + after
+
+    healthy, served, unhealthy, metrics = asyncio.run(go())
+    assert healthy.status_code == 200 and served.status_code == 200
+    assert unhealthy.status_code == 503 and unhealthy.json()["error_type"] == "unhealthy"
+    assert metric(metrics.text, "lembed_worker_alive") == 0
+    assert metric(metrics.text, "lembed_rerank_batch_pairs_count") == 1
 
 
 @pytest.mark.server

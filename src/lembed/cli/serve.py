@@ -109,9 +109,11 @@ def serve(
     sock = bind(settings.host, settings.port)  # fail fast, before loading any model
     names = model or [settings.model]
     models = [load_model(n, backend=backend, quantize=quantize, settings=settings) for n in names]
-    from lembed.rag.reranker import load_reranker
+    from lembed.engine.cross_encoder import load_cross_encoder
 
-    cross = load_reranker(reranker, backend=backend, settings=settings)
+    cross = None
+    if reranker is not None and reranker.strip().lower() not in ("", "none", "off"):
+        cross = load_cross_encoder(reranker, backend=backend, settings=settings)
     pool = ModelPool(models, input_types=kinds, max_queue=settings.max_queue)  # type: ignore[arg-type]
     config = ServerConfig(
         api_key=settings.api_key,
@@ -124,7 +126,7 @@ def serve(
     port_shown = sock.getsockname()[1]
     served = ", ".join(f"{m.name} ({m.backend.name}, {m.backend.device})" for m in models)
     if cross is not None:
-        served += f"; reranker {cross.name} ({cross.backend})"
+        served += f"; reranker {cross.name} ({cross.backend.name}, {cross.backend.device})"
     print(
         f"lembed serving {served} on http://{settings.host}:{port_shown} — Ollama /api/embed, "
         "OpenAI /v1/embeddings, TEI /embed; docs at /docs",

@@ -2,7 +2,8 @@
 export of its HF weights with ``torch.onnx.export``, cached under the user cache dir.
 
 int8 graphs are made from the fp32 one with ONNX Runtime's dynamic quantisation
-(per-channel weights) and cached beside it.
+(per-channel weights) and cached beside it. The same recipe exports a cross-encoder for its
+logits (``head=LOGITS``, :mod:`lembed.runtime.cross_encoder`), into a folder of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from lembed.errors import BackendError, require
+from lembed.models.rerankers import ResolvedReranker
 from lembed.models.resolve import ResolvedModel
+from lembed.runtime.cross_encoder import HIDDEN, Head
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +42,24 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_folder(model: ResolvedModel, cache_dir: Path) -> Path:
+Exportable = ResolvedModel | ResolvedReranker
+
+
+def cache_folder(model: Exportable, cache_dir: Path, head: Head = HIDDEN) -> Path:
     safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in model.spec.name)
-    return cache_dir / "onnx" / f"{safe}-{fingerprint(model.path)}"
+    kind = "" if head is HIDDEN else f"{head.name}-"  # a cross-encoder: "<name>-logits-<fp>"
+    return cache_dir / "onnx" / f"{safe}-{kind}{fingerprint(model.path)}"
 
 
-def onnx_graph(model: ResolvedModel, cache_dir: Path, quantize: str = "none") -> Path:
+def onnx_graph(
+    model: Exportable, cache_dir: Path, quantize: str = "none", head: Head = HIDDEN
+) -> Path:
     """The path of an ONNX graph for ``model`` (fp32 or int8), building it once if needed."""
     own = model.path / "onnx" / "model.onnx"
-    folder = cache_folder(model, cache_dir)
+    folder = cache_folder(model, cache_dir, head)
     fp32 = own if own.is_file() else folder / "model.onnx"
     if not fp32.is_file():
-        _atomic(fp32, lambda tmp: export_onnx(model, tmp))
+        _atomic(fp32, lambda tmp: export_onnx(model, tmp, head=head))
     if quantize == "none":
         return fp32
     int8 = folder / "model.int8.onnx"
@@ -70,12 +79,13 @@ def _atomic(target: Path, build: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def export_onnx(model: ResolvedModel, target: Path) -> None:
-    """Export the HF weights in ``model.path`` to one self-contained ONNX file."""
+def export_onnx(model: Exportable, target: Path, *, head: Head = HIDDEN) -> None:
+    """Export the HF weights in ``model.path`` to one self-contained ONNX file whose output
+    is ``head``'s (the last hidden state, or a cross-encoder's logits)."""
     torch: Any = require("torch", "torch", "Exporting a model to ONNX")
     transformers: Any = require("transformers", "torch", "Exporting a model to ONNX")
     log.info("exporting %s to ONNX (once; cached at %s)", model.spec.name, target.parent)
-    hf = _load_for_export(transformers, model)
+    hf = _load_for_export(transformers, model, head)
 
     accepted = _accepted_inputs(hf)
 
@@ -85,16 +95,17 @@ def export_onnx(model: ResolvedModel, target: Path) -> None:
             self.model = hf
 
         def forward(self, *args: Any) -> Any:
-            return self.model(**dict(zip(accepted, args, strict=True))).last_hidden_state
+            return getattr(self.model(**dict(zip(accepted, args, strict=True))), head.output)
 
     # A realistic dummy: a padded row, so no "mask is all ones" shortcut is traced in.
     example = {
-        "input_ids": torch.full((2, 8), 1000, dtype=torch.long),
+        "input_ids": torch.full((2, 8), min(1000, _vocab(hf) - 1), dtype=torch.long),
         "attention_mask": torch.tensor([[1] * 8, [1] * 5 + [0] * 3], dtype=torch.long),
-        "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
+        "token_type_ids": torch.from_numpy(_types(hf, head, (2, 8))),
     }
     dummy = tuple(example[name] for name in accepted)
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*accepted, "last_hidden_state")}
+    axes = {name: {0: "batch", 1: "sequence"} for name in accepted}
+    axes[head.output] = {0: "batch", 1: "sequence"} if head.rank == 3 else {0: "batch"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter; the graph is checked below instead
         torch.onnx.export(
@@ -102,15 +113,26 @@ def export_onnx(model: ResolvedModel, target: Path) -> None:
             dummy,
             str(target),
             input_names=list(accepted),
-            output_names=["last_hidden_state"],
+            output_names=[head.output],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
-    _check_export(hf, accepted, target, torch)
+    _check_export(hf, accepted, target, torch, head)
 
 
-def _load_for_export(transformers: Any, model: ResolvedModel) -> Any:
+def _types(hf: Any, head: Head, shape: tuple[int, int]) -> Any:
+    """Token type ids of a dummy input: a pair (0s, then 1s) for a cross-encoder whose
+    model has a second type, else all 0."""
+    import numpy as np
+
+    types = np.zeros(shape, dtype=np.int64)
+    if head.pairs and int(getattr(hf.config, "type_vocab_size", 1) or 1) >= 2:
+        types[:, shape[1] // 2 :] = 1
+    return types
+
+
+def _load_for_export(transformers: Any, model: Exportable, head: Head = HIDDEN) -> Any:
     """The HF model in eval mode, with plain ("eager") attention where the model has it.
 
     Traced SDPA attention exports as extra masking ops (``IsNaN``/``Where`` on every score
@@ -121,17 +143,19 @@ def _load_for_export(transformers: Any, model: ResolvedModel) -> Any:
     kwargs = {"trust_remote_code": model.spec.trust_remote_code}
     try:
         try:
-            hf = transformers.AutoModel.from_pretrained(
+            hf = getattr(transformers, head.auto_class).from_pretrained(
                 str(model.path), attn_implementation="eager", **kwargs
             )
         except (TypeError, ValueError):  # a model without an eager attention path
-            hf = transformers.AutoModel.from_pretrained(str(model.path), **kwargs)
+            hf = getattr(transformers, head.auto_class).from_pretrained(str(model.path), **kwargs)
     except Exception as exc:
         raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
     return hf.eval()
 
 
-def _check_export(hf: Any, accepted: tuple[str, ...], graph: Path, torch: Any) -> None:
+def _check_export(
+    hf: Any, accepted: tuple[str, ...], graph: Path, torch: Any, head: Head = HIDDEN
+) -> None:
     """Compare the graph with the torch model on a padded batch of another shape.
 
     Tracing fixes Python-level branches to the dummy input; a graph that only works for
@@ -141,19 +165,26 @@ def _check_export(hf: Any, accepted: tuple[str, ...], graph: Path, torch: Any) -
     import onnxruntime as ort
 
     rng = np.random.default_rng(0)
-    ids = rng.integers(1000, 2000, size=(3, 37), dtype=np.int64)
+    vocab = _vocab(hf)  # ids 1000-2000, or the upper half of a small test vocabulary
+    ids = rng.integers(min(1000, vocab // 2), min(2000, vocab), size=(3, 37), dtype=np.int64)
     mask = np.ones_like(ids)
     mask[1, 20:] = 0
     mask[2, 5:] = 0
-    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    types = _types(hf, head, ids.shape) * mask
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-    (got,) = session.run(["last_hidden_state"], {k: feed[k] for k in accepted})
+    (got,) = session.run([head.output], {k: feed[k] for k in accepted})
     with torch.inference_mode():
-        want = hf(**{k: torch.from_numpy(feed[k]) for k in accepted}).last_hidden_state.numpy()
-    valid = mask.astype(bool)
+        out = hf(**{k: torch.from_numpy(feed[k]) for k in accepted})
+        want = getattr(out, head.output).numpy()
+    valid = mask.astype(bool) if head.rank == 3 else slice(None)  # logits: one row a pair
     err = float(np.abs(got[valid] - want[valid]).max())
     if not err < 1e-3:
         raise BackendError(f"the exported ONNX graph disagrees with torch (max error {err:.2g})")
+
+
+def _vocab(hf: Any) -> int:
+    return int(hf.get_input_embeddings().num_embeddings)
 
 
 def _accepted_inputs(hf: Any) -> tuple[str, ...]:

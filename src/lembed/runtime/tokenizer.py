@@ -68,6 +68,23 @@ class Tokenizer:
             self._truncating[direction] = tok
         return list(tok.encode_batch(texts, add_special_tokens=True))
 
+    def encode_pairs(
+        self, pairs: list[tuple[str, str]], direction: Direction | None = None
+    ) -> list[Encoding]:
+        """Encode (query, passage) pairs for a cross-encoder (token types 0, then 1): exact
+        counts without ``direction``, else cut to the window from that side, the longer
+        member of a pair first."""
+        tok = self._tok
+        if direction is not None:
+            tok = self._truncating.get(direction) or self._truncating_for(direction)
+        return list(tok.encode_batch(pairs, add_special_tokens=True))
+
+    def _truncating_for(self, direction: Direction) -> HFTokenizer:
+        tok = HFTokenizer.from_str(self._tok.to_str())
+        tok.enable_truncation(self.max_tokens, strategy="longest_first", direction=direction)
+        self._truncating[direction] = tok
+        return tok
+
     @property
     def vocab_size(self) -> int:
         return int(self._tok.get_vocab_size(with_added_tokens=True))

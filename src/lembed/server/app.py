@@ -5,21 +5,18 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from lembed import __version__
+from lembed.engine.cross_encoder import CrossEncoder, ServedCrossEncoder
 from lembed.engine.pool import ModelPool
 from lembed.server import errors, health, ollama, openai, rerank, tei
 from lembed.server.errors import AuthError
 from lembed.server.console import install as install_console
 from lembed.server.middleware import BodyLimit, RequestMetrics
 from lembed.server.state import ServerConfig, ServerState
-
-if TYPE_CHECKING:
-    from lembed.rag.reranker import Reranker
 
 
 async def require_key(request: Request) -> None:
@@ -35,20 +32,22 @@ async def require_key(request: Request) -> None:
 
 
 def create_app(
-    pool: ModelPool, config: ServerConfig | None = None, reranker: Reranker | None = None
+    pool: ModelPool, config: ServerConfig | None = None, reranker: CrossEncoder | None = None
 ) -> FastAPI:
-    """The ASGI app serving ``pool`` (and ``reranker`` on the rerank routes, if given).
-    Its lifespan starts and stops the batchers."""
-    state = ServerState(pool=pool, config=config or ServerConfig())
+    """The ASGI app serving ``pool`` (and ``reranker`` on the rerank routes, if given, behind
+    its own batcher with the pool's queue bounds). Its lifespan starts and stops the
+    batchers."""
+    served = ServedCrossEncoder(reranker, pool.default.batcher) if reranker else None
+    state = ServerState(pool=pool, config=config or ServerConfig(), reranker=served)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await pool.start()
-        state.metrics.track_queue(lambda: sum(s.batcher.queued for s in pool.served))
+        await state.start()
+        state.metrics.track_queue(lambda: sum(b.queued for b in state.batchers))
         try:
             yield
         finally:
-            await pool.stop()
+            await state.stop()
 
     app = FastAPI(
         title="lembed",
@@ -57,7 +56,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.lembed = state
-    app.state.reranker = reranker
     errors.install(app)
     guarded = [Depends(require_key)]
     app.include_router(health.router)
@@ -76,6 +74,8 @@ def create_app(
     )
     for model in pool.served:
         model.batcher.on_batch = state.metrics.observe_batch
+    if served is not None:
+        served.batcher.on_batch = state.metrics.observe_rerank_batch
     routes = set(app.openapi()["paths"])  # metrics label routes by path, others as "other"
     app.add_middleware(RequestMetrics, metrics=state.metrics, routes=routes)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)

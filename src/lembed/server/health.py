@@ -39,7 +39,7 @@ class Healthy(BaseModel):
 )
 async def health(state: State) -> Response:
     """200 when every model's batching worker is alive, else 503 (readiness fails)."""
-    if state.pool.healthy:
+    if state.healthy:
         return JSONResponse({"status": "ok"})
     return render(UnhealthyError("the inference worker is not running"), "tei")
 

@@ -46,6 +46,18 @@ class Metrics:
         self.tokens = Counter(
             "lembed_input_tokens_total", "tokens embedded", ["model"], registry=self.registry
         )
+        self.rerank_pairs = Histogram(
+            "lembed_rerank_batch_pairs",
+            "(query, passage) pairs per cross-encoder forward pass",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+        self.rerank_seconds = Histogram(
+            "lembed_rerank_batch_seconds",
+            "time of one cross-encoder forward pass",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.queue = Gauge(
             "lembed_queue_inputs", "inputs waiting for a batch", registry=self.registry
         )
@@ -58,6 +70,10 @@ class Metrics:
         self.batch_inputs.observe(inputs)
         self.batch_tokens.observe(padded_tokens)
         self.batch_seconds.observe(seconds)
+
+    def observe_rerank_batch(self, pairs: int, padded_tokens: int, seconds: float) -> None:
+        self.rerank_pairs.observe(pairs)
+        self.rerank_seconds.observe(seconds)
 
     def track_queue(self, size: Callable[[], int]) -> None:
         self.queue.set_function(lambda: float(size()))

@@ -1,27 +1,26 @@
 """Reranking over HTTP: TEI's ``POST /rerank`` and the Cohere/Infinity ``POST /v1/rerank``.
 
 Both score (query, text) pairs with the server's cross-encoder (``lembed serve
---reranker NAME``) in a worker thread and answer best first. Errors come out in the route's
-dialect like every other route's (TEI ``{"error", "error_type"}``, OpenAI-style
-``{"error": {...}}`` under ``/v1``); a server started without a reranker answers 404.
+--reranker NAME``) through its dynamic batcher — concurrent requests share forward passes,
+under the same queue bounds as the embedding models, so overload is answered at once — and
+answer best first. Errors come out in the route's dialect like every other route's (TEI
+``{"error", "error_type"}``, OpenAI-style ``{"error": {...}}`` under ``/v1``); a server
+started without a reranker answers 404.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
+from lembed.engine.cross_encoder import Ranked, ServedCrossEncoder, rank
 from lembed.errors import ModelNotFoundError
 from lembed.server.errors import OPENAI_ERRORS, TEI_ERRORS
 from lembed.server.state import FastJSON, State, Text, Texts, timing_headers
-
-if TYPE_CHECKING:
-    from lembed.rag.reranker import Ranked, Reranker
 
 router = APIRouter(tags=["rerank"])
 
@@ -76,32 +75,37 @@ class RerankResponse(BaseModel):
     created: int
 
 
-def reranker_of(request: Request, model: str | None) -> Reranker:
-    reranker: Reranker | None = getattr(request.app.state, "reranker", None)
-    if reranker is None:
+def reranker_of(state: State, model: str | None) -> ServedCrossEncoder:
+    served = state.reranker
+    if served is None:
         raise ModelNotFoundError(
             "this server has no reranker: start it with `lembed serve --reranker NAME`"
         )
-    if model is not None and model.strip().lower() not in (
-        reranker.name.lower(),
-        *reranker.spec.names,
-    ):
-        raise ModelNotFoundError(f"reranker {model!r} is not served here; {reranker.name} is")
-    return reranker
+    if model is not None and not served.model.serves(model):
+        raise ModelNotFoundError(f"reranker {model!r} is not served here; {served.model.name} is")
+    return served
 
 
 async def _rank(
-    state: State, reranker: Reranker, query: str, texts: list[str], **kw: Any
+    state: State,
+    served: ServedCrossEncoder,
+    query: str,
+    texts: list[str],
+    *,
+    top_n: int | None = None,
+    normalize: bool,
+    **kw: Any,
 ) -> tuple[list[Ranked], float, int]:
     state.check_count(texts)
     start = time.perf_counter()
-    ranked, tokens = await run_in_threadpool(lambda: reranker.rerank_counted(query, texts, **kw))
+    scores, tokens = await served.score(query, texts, **kw)
+    ranked = rank(scores, top_n=top_n, normalize=normalize)
     return ranked, time.perf_counter() - start, tokens
 
 
 @router.post("/rerank", response_model=list[TEIRank], responses=TEI_ERRORS)
-async def rerank_tei(body: TEIRerankRequest, request: Request, state: State) -> FastJSON:
-    reranker = reranker_of(request, body.model)
+async def rerank_tei(body: TEIRerankRequest, state: State) -> FastJSON:
+    reranker = reranker_of(state, body.model)
     ranked, seconds, tokens = await _rank(
         state,
         reranker,
@@ -120,8 +124,8 @@ async def rerank_tei(body: TEIRerankRequest, request: Request, state: State) -> 
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, responses=OPENAI_ERRORS)
-async def rerank_v1(body: RerankRequest, request: Request, state: State) -> FastJSON:
-    reranker = reranker_of(request, body.model)
+async def rerank_v1(body: RerankRequest, state: State) -> FastJSON:
+    reranker = reranker_of(state, body.model)
     ranked, seconds, tokens = await _rank(
         state,
         reranker,
@@ -139,7 +143,7 @@ async def rerank_v1(body: RerankRequest, request: Request, state: State) -> Fast
     out = {
         "object": "rerank",
         "id": f"rerank-{uuid.uuid4().hex}",
-        "model": reranker.name,
+        "model": reranker.model.name,
         "results": results,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         "created": int(time.time()),

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from lembed.engine.pool import ModelPool
 from lembed.errors import LembedError
 from lembed.rag.pipeline import AskResult, answer, open_retriever
+from lembed.rag.reranker import Reranker
 from lembed.server.collections import (
     StoreConfig,
     chunk_json,
@@ -176,7 +177,7 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
     with client_of(config) as client:  # errors before the stream starts keep their status
         info = await asyncio.to_thread(info_of, client, body.collection)
     served = served_for(state, info)
-    reranker = getattr(request.app.state, "reranker", None)
+    reranker = Reranker(state.reranker.model) if state.reranker is not None else None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 

@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import WithJsonSchema
 
+from lembed.engine.batcher import Batcher
+from lembed.engine.cross_encoder import ServedCrossEncoder
 from lembed.engine.pool import ModelPool
 from lembed.server.errors import PayloadTooLargeError
 from lembed.server.metrics import Metrics
@@ -42,6 +44,27 @@ class ServerState:
     config: ServerConfig
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
+    reranker: ServedCrossEncoder | None = None  # the cross-encoder of the rerank routes
+
+    @property
+    def batchers(self) -> list[Batcher]:
+        """Every dynamic batcher of this server: the models', then the reranker's."""
+        found = [s.batcher for s in self.pool.served]
+        return found + ([self.reranker.batcher] if self.reranker is not None else [])
+
+    @property
+    def healthy(self) -> bool:
+        return self.pool.healthy and (self.reranker is None or self.reranker.alive)
+
+    async def start(self) -> None:
+        await self.pool.start()
+        if self.reranker is not None:
+            self.reranker.start()
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+        if self.reranker is not None:
+            await self.reranker.stop()
 
     def check_count(self, items: Sequence[Any]) -> None:
         if len(items) > self.config.max_inputs:

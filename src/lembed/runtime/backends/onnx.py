@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from lembed.errors import BackendError
+from lembed.runtime.cross_encoder import HIDDEN, Head
 from lembed.runtime.tokenizer import Batch
 
 
@@ -24,7 +25,9 @@ def choose_providers(available: list[str], device: str) -> list[str]:
 class OnnxBackend:
     name = "onnx"
 
-    def __init__(self, graph: Path, *, threads: int = 0, device: str = "auto") -> None:
+    def __init__(
+        self, graph: Path, *, threads: int = 0, device: str = "auto", head: Head = HIDDEN
+    ) -> None:
         import onnxruntime as ort
 
         self.graph = graph
@@ -42,12 +45,15 @@ class OnnxBackend:
         self._inputs = [i.name for i in self._session.get_inputs()]
         outputs = self._session.get_outputs()
         names = [o.name for o in outputs]
-        for wanted in ("last_hidden_state", "token_embeddings"):
+        for wanted in head.onnx_names:
             if wanted in names:
                 self._output = wanted
                 break
-        else:
-            self._output = next(o.name for o in outputs if len(o.shape) == 3)
+        else:  # a repository's own graph may name it otherwise
+            found = [o.name for o in outputs if len(o.shape) == head.rank]
+            if not found:
+                raise BackendError(f"ONNX graph {graph} has no {head.name} output")
+            self._output = found[0]
 
     def forward(self, batch: Batch) -> np.ndarray:
         feed = {

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 
 from lembed.errors import BackendError, require
+from lembed.models.rerankers import ResolvedReranker
 from lembed.models.resolve import ResolvedModel
+from lembed.runtime.cross_encoder import HIDDEN, Head
 from lembed.runtime.tokenizer import Batch
 
 
@@ -21,18 +23,26 @@ def choose_device(cuda_available: bool, device: str) -> str:
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, model: ResolvedModel, *, threads: int = 0, device: str = "auto") -> None:
+    def __init__(
+        self,
+        model: ResolvedModel | ResolvedReranker,
+        *,
+        threads: int = 0,
+        device: str = "auto",
+        head: Head = HIDDEN,
+    ) -> None:
         self._torch: Any = require("torch", "torch", "The torch backend")
         transformers: Any = require("transformers", "torch", "The torch backend")
         if threads:
             self._torch.set_num_threads(threads)
         self.device = choose_device(self._torch.cuda.is_available(), device)
         try:
-            hf = transformers.AutoModel.from_pretrained(
+            hf = getattr(transformers, head.auto_class).from_pretrained(
                 str(model.path), trust_remote_code=model.spec.trust_remote_code
             )
         except Exception as exc:
             raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
+        self._head = head
         self._model = hf.eval().to(self.device)
         if self.device == "cuda":
             self._model = self._model.half()
@@ -49,5 +59,5 @@ class TorchBackend:
         if self._takes_types:
             inputs["token_type_ids"] = torch.from_numpy(batch.token_type_ids).to(self.device)
         with torch.inference_mode():
-            hidden = self._model(**inputs).last_hidden_state
+            hidden = getattr(self._model(**inputs), self._head.output)
         return np.asarray(hidden.float().cpu().numpy(), dtype=np.float32)

@@ -64,7 +64,8 @@ def test_openai_float_and_base64(
         decoded = [np.frombuffer(base64.b64decode(d["embedding"]), "<f4") for d in b.json()["data"]]
         np.testing.assert_array_equal(np.stack(decoded), want)
         ids = fake_model.tokenize(["two words"])[0][1:-1]  # without [CLS]/[SEP]
-        t = (await client.post("/v1/embeddings", json={**payload, "input": ids})).json()
+        declared = {**payload, "input": ids, "tokenizer": "all-minilm"}  # this model's ids
+        t = (await client.post("/v1/embeddings", json=declared)).json()
         np.testing.assert_allclose(t["data"][0]["embedding"], want[1], atol=1e-6)
         models = (await client.get("/v1/models")).json()
         assert models["data"][0]["id"] == "all-minilm-l6-v2"

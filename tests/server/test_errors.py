@@ -237,10 +237,18 @@ CASES += [
     (
         "token id out of vocab",
         OPENAI,
-        {"json": {**GOOD[OPENAI], "input": [[101, 99999999]]}},
+        {"json": {**GOOD[OPENAI], "input": [[101, 99999999]], "tokenizer": "all-minilm"}},
         400,
         None,
-        "outside this model's vocabulary",
+        "outside the vocabulary of all-minilm-l6-v2",
+    ),
+    (
+        "token ids of an unnamed tokenizer (LangChain's tiktoken ids)",
+        OPENAI,
+        {"json": {**GOOD[OPENAI], "input": [[9906, 1917]]}},
+        400,
+        None,
+        "check_embedding_ctx_length=False",
     ),
     (
         "NaN token id",

@@ -4,24 +4,61 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Annotated
 
 import typer
 
-from lembed.cli import ask, bench, embed, evaluate, index, models, serve, sizing
+from lembed import __version__
+from lembed.cli import ask, bench, embed, evaluate, index, local_models, models, serve, sizing
 from lembed.errors import LembedError
 from lembed.settings import Settings
+
+EXAMPLES = """\b
+Examples:
+  lembed serve                   # Ollama, OpenAI, TEI APIs on 127.0.0.1:11434
+  lembed embed "hello world"     # JSON Lines, one vector per text
+  lembed index ./docs && lembed search "key rotation"
+  lembed pull nomic-embed-text   # the only command that goes online
+"""
+
+
+def _environment() -> str:
+    """The LEMBED_* variables, from the settings object itself (so the list stays true)."""
+    names = ", ".join(f"LEMBED_{name.upper()}" for name in Settings.model_fields)
+    return (
+        f"Environment: {names}; OLLAMA_HOST (host:port for serve and ps, as Ollama reads "
+        "it); HF_HOME / HF_HUB_CACHE (where models are found)."
+    )
+
 
 app = typer.Typer(
     name="lembed",
     help="Local text embeddings: models on your machine, served over the APIs you already use.",
+    epilog=EXAMPLES + "\n\n" + _environment(),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lembed version {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-v", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
     """Build the settings once; commands read them from the context."""
     ctx.obj = Settings()
 
@@ -34,6 +71,7 @@ bench.register(app)
 sizing.register(app)
 index.register(app)
 ask.register(app)
+local_models.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 from typing import Annotated
 
 import typer
 
+from lembed.cli.ollama_host import serve_address
 from lembed.errors import LembedError, ValidationError, require
 from lembed.settings import Settings
 from lembed.stores import DEFAULT_STORE
@@ -94,6 +96,7 @@ def serve(
     from lembed.server.state import ServerConfig
 
     base: Settings = ctx.obj
+    host, port = serve_address(host, port, dict(os.environ))  # OLLAMA_HOST, as Ollama reads it
     overrides = {
         "host": host,
         "port": port,

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from lembed import __version__
 from lembed.engine.cross_encoder import CrossEncoder, ServedCrossEncoder
 from lembed.engine.pool import ModelPool
-from lembed.server import errors, health, ollama, openai, rerank, tei
+from lembed.server import errors, health, ollama, openai, parity, rerank, tei
 from lembed.server.errors import AuthError
 from lembed.server.console import install as install_console
 from lembed.server.middleware import BodyLimit, RequestMetrics
@@ -63,6 +63,7 @@ def create_app(
     app.include_router(openai.router, dependencies=guarded)
     app.include_router(tei.router, dependencies=guarded)
     app.include_router(rerank.router, dependencies=guarded)
+    app.include_router(parity.router, dependencies=guarded)  # /api/pull, Infinity, TEI extras
     install_console(app, guarded)  # the web console, its assets and the API it calls
     app.add_api_route(
         "/metrics",

@@ -96,8 +96,8 @@ TEI_ERRORS = documented(TEIError, (400, 401, 404, 405, 413, 422, 424, 429, 503))
 def dialect_of(path: str) -> Dialect:
     if path == "/api" or path.startswith("/api/"):
         return "ollama"
-    if path == "/v1" or path.startswith("/v1/"):
-        return "openai"
+    if path == "/v1" or path.startswith("/v1/") or path in ("/embeddings", "/models"):
+        return "openai"  # Infinity answers the OpenAI routes without /v1 too
     return "tei"
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from lembed import __version__
 from lembed.engine.model import EmbeddingModel
+from lembed.models.architecture import architecture
 from lembed.server.errors import OLLAMA_ERRORS
 from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
 
@@ -98,13 +99,18 @@ async def embeddings(body: LegacyEmbedRequest, state: State) -> FastJSON:
     )
 
 
+def _family(model: EmbeddingModel) -> str:
+    """The architecture (``bert`` for all-minilm, ``nomic-bert``...), as Ollama reports it."""
+    return architecture(model.resolved.path) or model.spec.name.split("-")[0]
+
+
 def _details(model: EmbeddingModel) -> dict[str, Any]:
     spec = model.spec
     return {
         "parent_model": "",
         "format": model.backend.name,
-        "family": spec.name.split("-")[0],
-        "families": [spec.name.split("-")[0]],
+        "family": _family(model),
+        "families": [_family(model)],
         "parameter_size": f"{spec.params_m:g}M" if spec.params_m else "",
         "quantization_level": "F32",
     }
@@ -148,7 +154,7 @@ async def show(body: ShowRequest, state: State) -> dict[str, Any]:
         "template": "",
         "details": _details(model),
         "model_info": {
-            "general.architecture": spec.name.split("-")[0],
+            "general.architecture": _family(model),
             "general.basename": spec.hf_id,
             "embedding_length": model.dim,
             "context_length": model.max_tokens,

@@ -9,10 +9,9 @@ import numpy as np
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from lembed.engine.pool import ServedModel
-from lembed.errors import ValidationError
 from lembed.server.errors import OPENAI_ERRORS
 from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
+from lembed.server.token_ids import texts_of
 
 TokenIds = Annotated[
     list[int],
@@ -36,6 +35,11 @@ class EmbeddingsRequest(BaseModel):
     truncate: bool = Field(
         False, description="lembed extension: cut over-long inputs instead of an error"
     )
+    tokenizer: str | None = Field(
+        None,
+        description="lembed extension: the model whose tokenizer made token-id inputs; they "
+        "are refused without it (tiktoken ids would embed the wrong text)",
+    )
 
 
 class EmbeddingData(BaseModel):
@@ -56,32 +60,10 @@ class EmbeddingsResponse(BaseModel):
     usage: Usage
 
 
-def _texts(served: ServedModel, items: Any) -> list[str]:
-    """Texts of the request; token-id inputs are decoded with the model's tokenizer."""
-    if isinstance(items, str):
-        return [items]
-    if not items or isinstance(items[0], str):
-        return list(items)
-    rows = [items] if isinstance(items[0], int) else items
-    vocab = served.model.tokenizer.vocab_size
-    texts = []
-    for i, ids in enumerate(rows):
-        if not ids:
-            raise ValidationError(f"input[{i}] is an empty list of token ids", param="input")
-        bad = next((t for t in ids if not 0 <= t < vocab), None)
-        if bad is not None:
-            raise ValidationError(
-                f"input[{i}] has token id {bad}, outside this model's vocabulary (0..{vocab - 1})",
-                param="input",
-            )
-        texts.append(served.model.tokenizer.decode(ids))
-    return texts
-
-
 @router.post("/v1/embeddings", response_model=EmbeddingsResponse)
 async def embeddings(body: EmbeddingsRequest, state: State) -> FastJSON:
     served = state.pool.get(body.model)
-    texts = _texts(served, body.input)
+    texts = texts_of(served, body.input, body.tokenizer, state.pool)
     state.check_count(texts)
     result = await state.pool.embed(
         body.model,

@@ -1,0 +1,176 @@
+"""Routes other servers have and clients call: Ollama's ``POST /api/pull``, Infinity's
+unprefixed ``/embeddings`` and ``/models``, TEI's ``/embed_all`` and ``/similarity``.
+
+- ``/api/pull`` runs ``lembed pull`` (the Hugging Face hub, into its cache) and streams
+  Ollama's status lines (``pulling manifest`` … ``success``) as NDJSON, or one JSON object
+  with ``"stream": false``; a failed download (offline, unknown repo) is Ollama's
+  ``{"error": ...}`` — a status line in the stream, the HTTP status otherwise. A model
+  already on this machine answers ``success`` at once. A pulled model is served after a
+  restart with ``-m NAME``.
+- ``/embeddings``, ``/models``: the OpenAI routes under the paths Infinity also answers.
+- ``/embed_all``: TEI's token embeddings, the model's last hidden state per token
+  (special tokens included, no pooling, no normalisation).
+- ``/similarity``: TEI's sentence similarity, the cosine of ``source_sentence`` with each
+  of ``sentences``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from lembed.engine.model import check_texts
+from lembed.engine.pool import parse_input_type
+from lembed.errors import LembedError, ValidationError
+from lembed.server import openai
+from lembed.server.errors import OLLAMA_ERRORS, OPENAI_ERRORS, TEI_ERRORS
+from lembed.server.state import STRICT, FastJSON, InputTypeName, ModelName, State, Text, Texts
+from lembed.server.tei import Direction
+
+router = APIRouter()
+
+router.add_api_route(
+    "/embeddings",
+    openai.embeddings,
+    methods=["POST"],
+    response_model=openai.EmbeddingsResponse,
+    tags=["openai"],
+    responses=OPENAI_ERRORS,
+    summary="Embeddings (Infinity's path, without /v1)",
+)
+router.add_api_route(
+    "/models", openai.models, methods=["GET"], tags=["openai"], summary="Models (Infinity)"
+)
+
+
+# -- Ollama: POST /api/pull -----------------------------------------------------------------
+
+
+class PullRequest(BaseModel):
+    model_config = STRICT
+
+    model: ModelName | None = None
+    name: ModelName | None = Field(None, description="older clients' name for model")
+    insecure: bool = False
+    stream: bool = True
+
+
+def _pull(name: str) -> str:
+    """Pull ``name`` unless it is already here; the folder it is in."""
+    from lembed.errors import ModelNotFoundError
+    from lembed.models.pull import pull
+    from lembed.models.resolve import resolve
+
+    if name.startswith((".", "/", "~")):
+        raise ValidationError(f"{name!r} is a path: pull takes a model name or an HF id")
+    try:
+        return str(resolve(name, allow_paths=False).path)
+    except ModelNotFoundError:
+        return str(pull(name))
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return orjson.dumps(obj) + b"\n"
+
+
+@router.post("/api/pull", tags=["ollama"], responses=OLLAMA_ERRORS)
+async def pull_model(body: PullRequest, state: State) -> Any:
+    name = (body.model or body.name or "").strip()
+    if not name:
+        raise ValidationError("model is required", param="model")
+    if not body.stream:
+        await asyncio.to_thread(_pull, name)
+        return {"status": "success"}
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield _line({"status": "pulling manifest"})
+        try:
+            await asyncio.to_thread(_pull, name)
+        except LembedError as exc:
+            yield _line({"error": exc.message})
+            return
+        yield _line({"status": "verifying sha256 digest"})
+        yield _line({"status": "writing manifest"})
+        yield _line({"status": "success"})
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+# -- TEI: POST /embed_all, POST /similarity --------------------------------------------------
+
+
+class EmbedAllRequest(BaseModel):
+    model_config = STRICT
+
+    inputs: Text | Texts
+    truncate: bool = False
+    truncation_direction: Direction = "Right"
+    prompt_name: InputTypeName = None
+    model: ModelName | None = Field(None, description="lembed extension: a served model name")
+
+
+class SimilarityInputs(BaseModel):
+    model_config = STRICT
+
+    source_sentence: Text
+    sentences: Texts
+
+
+class SimilarityRequest(BaseModel):
+    model_config = STRICT
+
+    inputs: SimilarityInputs
+    truncate: bool = False
+    truncation_direction: Direction = "Right"
+    prompt_name: InputTypeName = None
+    model: ModelName | None = Field(None, description="lembed extension: a served model name")
+
+
+TokenVectors = list[list[list[float]]]
+
+
+@router.post("/embed_all", tags=["tei"], responses=TEI_ERRORS, response_model=TokenVectors)
+async def embed_all(body: EmbedAllRequest, state: State) -> FastJSON:
+    served = state.pool.get(body.model)
+    model = served.model
+    texts = check_texts(body.inputs)
+    state.check_count(texts)
+    direction = body.truncation_direction.lower()
+    encoded = model.encode(
+        texts,
+        input_type=parse_input_type(body.prompt_name, served.input_type),
+        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+    )
+
+    def hidden_states() -> list[np.ndarray]:
+        backend = model.backend_for(encoded.task)
+        out = []
+        for enc in encoded.encodings:  # one at a time: no padding rows to cut off
+            hidden = backend.forward(model.tokenizer.pad([enc]))
+            out.append(np.asarray(hidden[0, : len(enc.ids)], dtype=np.float32))
+        return out
+
+    return FastJSON(await asyncio.to_thread(hidden_states))
+
+
+@router.post("/similarity", tags=["tei"], responses=TEI_ERRORS, response_model=list[float])
+async def similarity(body: SimilarityRequest, state: State) -> FastJSON:
+    sentences = check_texts(body.inputs.sentences)
+    texts = [body.inputs.source_sentence, *sentences]
+    state.check_count(texts)
+    direction = body.truncation_direction.lower()
+    result = await state.pool.embed(
+        body.model,
+        texts,
+        input_type=body.prompt_name,
+        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+    )
+    vectors = np.asarray(result.vectors, dtype=np.float32)  # unit length
+    return FastJSON([float(s) for s in vectors[1:] @ vectors[0]])

@@ -56,7 +56,10 @@ def repeats(text: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--answerers", default="extractive,local")
-    parser.add_argument("--mode", default="dense")
+    parser.add_argument("--mode", default="dense", help="retrieval mode for the answers")
+    parser.add_argument(
+        "--modes", default="dense,bm25,hybrid", help="retrieval modes compared by hit@5 / MRR"
+    )
     parser.add_argument("--docs", default=None, help="python3-doc html folder")
     parser.add_argument("--work", default="/tmp/lembed-rag-answers", help="index folder")
     parser.add_argument("--max-tokens", type=int, default=96)
@@ -82,8 +85,28 @@ def main() -> int:
         f"({time.perf_counter() - t0:.1f} s)",
         file=sys.stderr,
     )
+    retrieval_rows: dict[str, dict[str, float]] = {}
+    for mode in args.modes.split(","):
+        retriever, _ = open_retriever(
+            store=store, collection="pydocs", mode=mode, model=model, backend=None,
+            settings=settings,
+        )  # fmt: skip
+        ranks = []
+        try:
+            for q in questions:
+                hits = retriever.retrieve(q["question"], k=20).hits
+                pages_found = [str(h.metadata.get("source", "")) for h in hits]
+                rank = next((i for i, s in enumerate(pages_found, 1) if s.endswith(q["page"])), 0)
+                ranks.append(rank)
+        finally:
+            retriever.close()
+        retrieval_rows[mode] = {
+            "hit@1": sum(r == 1 for r in ranks) / len(ranks),
+            "hit@5": sum(0 < r <= 5 for r in ranks) / len(ranks),
+            "mrr@20": sum(1 / r for r in ranks if r) / len(ranks),
+        }
     rows: dict[str, dict[str, object]] = {}
-    for name in args.answerers.split(","):
+    for name in [a for a in args.answerers.split(",") if a]:
         retriever, _ = open_retriever(
             store=store,
             collection="pydocs",
@@ -146,7 +169,14 @@ def main() -> int:
             "load_s": load_s,
             "per_question": per,
         }
-    print(f"\n{len(questions)} questions, mode {args.mode}, {len(pages)} pages\n")
+    print(f"\n{len(questions)} questions, {len(pages)} pages, {report.chunks} chunks\n")
+    print("| retrieval | hit@1 | hit@5 | MRR@20 |")
+    print("|---|---:|---:|---:|")
+    for mode, m in retrieval_rows.items():
+        print(
+            f"| {mode} | {100 * m['hit@1']:.0f} % | {100 * m['hit@5']:.0f} % | {m['mrr@20']:.3f} |"
+        )
+    print(f"\nanswers (retrieval {args.mode}):\n")
     print(
         "| answerer | hit@5 | cites | citation precision | fact | repeats | fallbacks | s/answer |"
     )
@@ -158,7 +188,8 @@ def main() -> int:
             f"{r['repeats']} | {r['fallbacks']} | {float(r['median_s']):.2f} |"  # type: ignore[arg-type]
         )
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(rows, indent=1))
+        doc = {"retrieval": retrieval_rows, "answers": rows}
+        Path(args.json_out).write_text(json.dumps(doc, indent=1))
     return 0
 
 

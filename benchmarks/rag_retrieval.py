@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""SciFact retrieval quality of ``lembed ask``'s three modes: dense, bm25 and hybrid (RRF).
+"""SciFact retrieval quality of ``lembed ask``'s modes: dense, bm25, hybrid[:W] (weighted
+fusion of max-normalised scores, W = dense share), with and without reranking.
 
 It runs the real retrieval code (:class:`lembed.rag.retriever.Retriever` over a memory
 store and the :class:`lembed.stores.lexical.BM25` index) on the BEIR SciFact test split (5,183
@@ -13,6 +14,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/rag_retrieval.py                     # all-MiniLM-L6-v2
     .venv/bin/python benchmarks/rag_retrieval.py --model bge-small-en-v1.5 --json out.json
     .venv/bin/python benchmarks/rag_retrieval.py --rerank bge-reranker-base
+    .venv/bin/python benchmarks/rag_retrieval.py --modes dense,hybrid:0.5,hybrid:0.9
+
+``lembed eval retrieval --mode ...`` measures the same modes without the reranker; this
+script is the one that measures recall@5 with and without a cross-encoder.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def main() -> int:
     from lembed.evaluate.datasets import load_beir
     from lembed.evaluate.metrics import retrieval_scores
     from lembed.evaluate.retrieval import embed_texts
+    from lembed.rag.fusion import parse_mode
     from lembed.rag.reranker import Reranker
     from lembed.rag.retriever import Retriever
     from lembed.settings import Settings
@@ -71,7 +77,8 @@ def main() -> int:
 
     rows = []
     for mode in args.modes.split(","):
-        retriever = Retriever(model=model, store=store, lexical=bm25, mode=mode)  # type: ignore[arg-type]
+        chosen, weight = parse_mode(mode)
+        retriever = Retriever(model=model, store=store, lexical=bm25, mode=chosen, weight=weight)
         run: dict[str, dict[str, float]] = {}
         reranked: dict[str, dict[str, float]] = {}
         spent = rerank_spent = 0.0

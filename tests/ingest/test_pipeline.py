@@ -44,7 +44,7 @@ def test_reindex_embeds_nothing(
     assert first.tokens > 0 and first.tokens_per_second > 0
     assert store.count() == first.chunks
     assert events[-1].stage == "done" and events[-1].chunks == first.chunks
-    assert {e.stage for e in events} == {"load", "embed", "done"}
+    assert {e.stage for e in events} == {"load", "chunk", "embed", "done"}
     snapshot = store.scan()
     again = run(folder, store, fake_model)
     assert (again.embedded, again.unchanged, again.deleted) == (0, first.chunks, 0)

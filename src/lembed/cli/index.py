@@ -1,21 +1,32 @@
 """``lembed index`` / ``search`` / ``collections``: folders of documents into a vector store.
 
-Progress goes to stderr (a rich bar on a terminal, one plain line per batch otherwise);
-results go to stdout (``--json`` for JSON Lines).
+Progress goes to stderr (a rich bar on a terminal, plain lines otherwise); results go to
+stdout (``--json`` for JSON Lines).
+
+``lembed index`` exit codes: 0 every file indexed (or unchanged); 1 an error stopped the run;
+2 usage error (a bad option, a path that does not exist); 3 partial: some files failed
+(unreadable, too large, binary, broken) and are listed, the rest was indexed; 4 nothing
+was indexed (no readable document). Types lembed does not read (images, ...) and empty
+files are listed as skipped but are not failures.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lembed.errors import ValidationError
+from lembed.ingest.loaders import MAX_FILE_MB
 from lembed.settings import Settings
 from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from lembed.ingest.pipeline import IndexReport
 
 StoreOpt = Annotated[
     str,
@@ -30,6 +41,8 @@ CollectionOpt = Annotated[str, typer.Option("--collection", "-c", help="collecti
 FilterOpt = Annotated[
     list[str] | None, typer.Option("--filter", "-f", help="metadata key=value (repeatable)")
 ]
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2, 3, 4
+STATUS = {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_NOTHING: "nothing indexed"}
 CollectionModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="default: the collection's model")
 ]
@@ -56,6 +69,22 @@ def parse_filter(items: list[str] | None) -> dict[str, str | int | float | bool]
     return where
 
 
+def check_paths(paths: list[Path]) -> None:
+    """Exit 2 (usage) on a path that does not exist, before anything is loaded."""
+    missing = [p for p in paths if not os.path.lexists(p)]
+    for path in missing:
+        print(f"error: {path}: no such file or directory", file=sys.stderr)
+    if missing:
+        raise typer.Exit(EXIT_USAGE)
+
+
+def exit_code(report: IndexReport) -> int:
+    """0 all indexed, 3 partial (some files failed), 4 nothing indexed."""
+    if report.documents == 0:
+        return EXIT_NOTHING
+    return EXIT_PARTIAL if any(s.failed for s in report.skipped) else EXIT_OK
+
+
 def index(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
@@ -77,6 +106,10 @@ def index(
     ] = 0.3,
     text_field: Annotated[str, typer.Option(help="text field of JSON Lines records")] = "text",
     batch: Annotated[int, typer.Option(help="chunks per embed-and-write batch")] = 256,
+    max_file_mb: Annotated[
+        float,
+        typer.Option(help="skip (and list) files larger than this; 0 for no limit", min=0),
+    ] = MAX_FILE_MB,
     quantization: Annotated[
         str, typer.Option(help="none, int8 or binary (Qdrant stores only)")
     ] = "none",
@@ -92,12 +125,18 @@ def index(
     workers: Annotated[int, typer.Option(help="ray: embedding actors, one model each")] = 1,
     gpus_per_worker: Annotated[float, typer.Option(help="ray: GPUs per actor")] = 0.0,
 ) -> None:
-    """Index files and folders: load, strip boilerplate, chunk, embed what is new, store."""
+    """Index files and folders: load, strip boilerplate, chunk, embed what is new, store.
+
+    Exit codes: 0 ok, 1 error, 2 usage (e.g. no such path), 3 partial (some files failed
+    and are listed), 4 nothing indexed.
+    """
     from lembed.cli.index_view import ProgressView, print_report, report_json
     from lembed.engine.load import load_model
     from lembed.ingest.api import index as run_index
+    from lembed.ingest.lock import writer_lock
 
     settings: Settings = ctx.obj
+    check_paths(paths)
     if device not in (None, "auto", "cpu", "cuda"):
         raise ValidationError(f"--device must be auto, cpu or cuda, not {device!r}")
     if engine == "ray":
@@ -111,27 +150,38 @@ def index(
         )  # fmt: skip
     if engine != "local":
         raise ValidationError(f"--engine must be local or ray, not {engine!r}", param="engine")
-    loaded = load_model(model, backend=backend, device=device, settings=settings)
-    with ProgressView() as view:
-        report = run_index(
-            paths,
-            store=store,
-            collection=collection,
-            model=loaded,
-            chunk_tokens=chunk_tokens,
-            overlap=overlap,
-            prune=prune,
-            boilerplate_share=boilerplate,
-            text_field=text_field,
-            batch_size=batch,
-            quantization=quantization,
-            settings=settings,
-            progress=view.update,
-        )
+    with writer_lock(store, collection, settings.cache_dir):  # before loading the model
+        loaded = load_model(model, backend=backend, device=device, settings=settings)
+        with ProgressView() as view:
+            report = run_index(
+                paths,
+                store=store,
+                collection=collection,
+                model=loaded,
+                chunk_tokens=chunk_tokens,
+                overlap=overlap,
+                prune=prune,
+                boilerplate_share=boilerplate,
+                text_field=text_field,
+                batch_size=batch,
+                quantization=quantization,
+                settings=settings,
+                progress=view.update,
+                max_file_mb=max_file_mb or None,
+            )
+    code = exit_code(report)
     if as_json:
-        sys.stdout.write(json.dumps(report_json(report, store, collection, loaded.name)) + "\n")
+        row = report_json(report, store, collection, loaded.name)
+        row.update(status=STATUS[code], exit_code=code)
+        sys.stdout.write(json.dumps(row) + "\n")
     else:
         print_report(report, store, collection, loaded.name)
+        if code != EXIT_OK:
+            failed = sum(s.failed for s in report.skipped)
+            why = f"{failed} file(s) failed" if code == EXIT_PARTIAL else "no readable document"
+            print(f"{STATUS[code]}: {why} (exit {code})", file=sys.stderr)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
 
 def search(

@@ -13,8 +13,11 @@ from lembed.ingest.pipeline import IndexReport, Progress
 class ProgressView:
     """A context manager whose ``update`` takes the pipeline's :class:`Progress` events."""
 
+    PLAIN_EVERY_S = 5.0  # plain mode: a load/chunk line at most this often
+
     def __init__(self) -> None:
         self._live = sys.stderr.isatty()
+        self._last_line = 0.0
         self._bar: Any = None
         self._task: Any = None
 
@@ -40,8 +43,13 @@ class ProgressView:
         rate = event.tokens / event.seconds if event.seconds else 0.0
         docs = f"{event.documents}/{event.documents_total}"
         if self._bar is not None:
-            description = {"load": "loading", "embed": "embedding", "done": "done"}[event.stage]
-            total = event.chunks_total if event.stage != "load" else None
+            description = {
+                "load": "loading",
+                "chunk": "chunking",
+                "embed": "embedding",
+                "done": "done",
+            }[event.stage]
+            total = event.chunks_total if event.stage in ("embed", "done") else None
             self._bar.update(
                 self._task,
                 description=description,
@@ -51,6 +59,13 @@ class ProgressView:
                 chunks=f"{event.chunks}/{event.chunks_total}" if total is not None else "-",
                 rate=rate,
             )
+        elif event.stage in ("load", "chunk"):
+            finished = event.documents == event.documents_total
+            if finished or event.seconds - self._last_line >= self.PLAIN_EVERY_S:
+                self._last_line = event.seconds
+                verb = "read" if event.stage == "load" else "chunked"
+                noun = "files" if event.stage == "load" else "documents"
+                print(f"{verb} {docs} {noun}", file=sys.stderr, flush=True)
         elif event.stage == "embed":
             print(
                 f"embedded {event.chunks}/{event.chunks_total} chunks, {docs} documents, "
@@ -75,7 +90,9 @@ def report_json(report: IndexReport, store: str, collection: str, model: str) ->
         "collection": collection,
         "model": model,
         "documents": report.documents,
-        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "skipped": [
+            {"source": s.source, "reason": s.reason, "failed": s.failed} for s in report.skipped
+        ],
         "chunks": report.chunks,
         "embedded": report.embedded,
         "unchanged": report.unchanged,
@@ -98,10 +115,14 @@ def print_report(report: IndexReport, store: str, collection: str, model: str) -
     out = sys.stdout
     out.write(f"indexed into {store} / {collection} with {model}\n")
     out.write(f"  documents  {report.documents} loaded, {len(report.skipped)} skipped\n")
-    for skipped in report.skipped[:10]:
+    failed = [s for s in report.skipped if s.failed]  # every failure is listed
+    passed = [s for s in report.skipped if not s.failed]  # unsupported types, empty files
+    for skipped in failed:
+        out.write(f"    failed  {skipped.source}: {skipped.reason}\n")
+    for skipped in passed[:10]:
         out.write(f"    skipped {skipped.source}: {skipped.reason}\n")
-    if len(report.skipped) > 10:
-        out.write(f"    ... and {len(report.skipped) - 10} more\n")
+    if len(passed) > 10:
+        out.write(f"    ... and {len(passed) - 10} more skipped\n")
     out.write(
         f"  chunks     {report.chunks} in the corpus: {report.embedded} embedded, "
         f"{report.unchanged} unchanged, {report.deleted} replaced, {report.pruned} pruned\n"

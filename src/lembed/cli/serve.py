@@ -36,6 +36,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def exposure_warning(host: str, api_key: str | None) -> str | None:
+    """The warning for a server reachable beyond this machine with no API key, or None."""
+    if api_key is not None or host in LOOPBACK or host.startswith("127."):
+        return None
+    return (
+        f"warning: listening on {host} without an API key: anyone who can reach this "
+        "address can use the server (pass --api-key KEY, or bind --host 127.0.0.1)"
+    )
+
+
 def parse_input_types(values: list[str]) -> dict[str, str]:
     """``document`` (all models) or ``MODEL=query`` → {"*": ..., "MODEL": ...}."""
     out: dict[str, str] = {}
@@ -93,6 +106,8 @@ def serve(
     from lembed.engine.pool import ModelPool
     from lembed.server.app import create_app
     from lembed.server.collections import StoreConfig
+    from lembed.server.middleware import check_api_key
+    from lembed.server.protocol import header_timeout_protocol
     from lembed.server.state import ServerConfig
 
     base: Settings = ctx.obj
@@ -109,6 +124,11 @@ def serve(
     }
     settings = base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     kinds = parse_input_types(input_type or [])
+    if settings.api_key is not None:
+        check_api_key(settings.api_key)
+    warning = exposure_warning(settings.host, settings.api_key)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     sock = bind(settings.host, settings.port)  # fail fast, before loading any model
     names = model or [settings.model]
     models = [load_model(n, backend=backend, quantize=quantize, settings=settings) for n in names]
@@ -137,7 +157,15 @@ def serve(
         flush=True,
     )
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
+            http=header_timeout_protocol(settings.header_timeout_s),
+            limit_concurrency=settings.max_connections,
+        )
     )
     server.run(sockets=[sock])
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
+from lembed.ingest.loaders import MAX_FILE_MB
+from lembed.ingest.lock import writer_lock
 from lembed.ingest.pipeline import IndexReport, PendingChunk, Progress
 from lembed.ingest.pipeline import index as run_index
 from lembed.settings import Settings
@@ -66,13 +69,43 @@ def index(
     settings: Settings | None = None,
     progress: Callable[[Progress], None] | None = None,
     lexical: bool = True,
+    max_file_mb: float | None = MAX_FILE_MB,
 ) -> IndexReport:
     """Index ``paths`` into ``collection`` of ``store``; returns what was done.
 
     With ``lexical`` (and ``lembed[rag]`` installed) a BM25 index of the collection is kept
     beside it for ``lembed ask --mode bm25|hybrid`` (see :mod:`lembed.stores.lexical`).
+    Files over ``max_file_mb`` are skipped. One writer per collection: a second run into
+    the same one raises :class:`~lembed.errors.StoreBusyError` before loading its model.
     """
     check_collection(collection)
+    options: dict[str, Any] = {
+        "chunk_tokens": chunk_tokens,
+        "overlap": overlap,
+        "prune": prune,
+        "boilerplate_share": boilerplate_share,
+        "text_field": text_field,
+        "batch_size": batch_size,
+        "progress": progress,
+        "max_file_mb": max_file_mb,
+    }
+    run = (paths, store, collection, model, settings, lexical, quantization)
+    if not isinstance(store, str):
+        return _index(*run, **options)
+    with writer_lock(store, collection, (settings or Settings()).cache_dir):
+        return _index(*run, **options)
+
+
+def _index(
+    paths: Sequence[str | Path],
+    store: str | StoreClient,
+    collection: str,
+    model: str | EmbeddingModel | None,
+    settings: Settings | None,
+    lexical: bool,
+    quantization: str,
+    **options: Any,
+) -> IndexReport:
     loaded = _model(model, settings)
     sidecar = _lexical_sidecar(store, collection, settings) if lexical else None
     client, owned = _client(store, quantization)
@@ -87,17 +120,7 @@ def index(
         target = client.open(collection, loaded.dim, model=loaded.name)
         try:
             return run_index(
-                paths,
-                target,
-                loaded,
-                chunk_tokens=chunk_tokens,
-                overlap=overlap,
-                prune=prune,
-                boilerplate_share=boilerplate_share,
-                text_field=text_field,
-                batch_size=batch_size,
-                progress=progress,
-                on_written=sidecar(target) if sidecar else None,
+                paths, target, loaded, on_written=sidecar(target) if sidecar else None, **options
             )
         finally:
             target.close()

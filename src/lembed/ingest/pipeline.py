@@ -96,16 +96,14 @@ def _split_in_groups(
     """``chunker.split_many`` over groups of whole documents (~1 MB of text each), calling
     ``progress(documents_done)`` after each group: long runs report as they go."""
     out: list[list[Chunk]] = []
-    first = done = size = 0
-    for doc in docs:
+    begin = end = size = 0  # the current group: sections texts[begin:end]
+    for done, doc in enumerate(docs, start=1):
         n = len(doc.sections)
-        size += sum(len(t) for t in texts[first + len(out) - len(out) : first + n])
-        first += n
-        done += 1
+        size += sum(len(t) for t in texts[end : end + n])
+        end += n
         if size >= CHUNK_GROUP_CHARS or done == len(docs):
-            start = len(out)
-            out += chunker.split_many(texts[start:first], flags[start:first])
-            size = 0
+            out += chunker.split_many(texts[begin:end], flags[begin:end])
+            begin, size = end, 0
             if progress is not None:
                 progress(done)
     return out

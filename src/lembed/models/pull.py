@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lembed.errors import LembedError, ModelNotFoundError, require
+from lembed.errors import ModelNotFoundError, require
+from lembed.errors import PullError as PullError
 from lembed.models.catalog import find
 from lembed.models.rerankers import find_reranker
 
@@ -18,12 +19,6 @@ ALLOW_PATTERNS = [
     "onnx/model.onnx",
     "onnx/model.onnx_data",
 ]
-
-
-class PullError(LembedError):
-    """A download failed (offline, unknown repository, gated model...)."""
-
-    code = "pull_failed"
 
 
 def pull(name: str, *, revision: str | None = None) -> Path:

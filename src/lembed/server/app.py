@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,10 +11,10 @@ from fastapi.responses import PlainTextResponse
 from lembed import __version__
 from lembed.engine.cross_encoder import CrossEncoder, ServedCrossEncoder
 from lembed.engine.pool import ModelPool
+from lembed.errors import AuthError
 from lembed.server import errors, health, ollama, openai, parity, rerank, tei
-from lembed.server.errors import AuthError
 from lembed.server.console import install as install_console
-from lembed.server.middleware import BodyLimit, RequestMetrics
+from lembed.server.middleware import AUTH_HINT, BodyLimit, DocsGuard, RequestMetrics, key_matches
 from lembed.server.state import ServerConfig, ServerState
 
 
@@ -25,10 +24,9 @@ async def require_key(request: Request) -> None:
     key = request.app.state.lembed.config.api_key
     if key is None:
         return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), key):
-        raise AuthError("missing or wrong API key: send 'Authorization: Bearer <key>'")
+    header = request.headers.get("authorization", "").encode("latin-1")  # the raw bytes
+    if not key_matches(header, key):
+        raise AuthError(AUTH_HINT)
 
 
 def create_app(
@@ -80,4 +78,6 @@ def create_app(
     routes = set(app.openapi()["paths"])  # metrics label routes by path, others as "other"
     app.add_middleware(RequestMetrics, metrics=state.metrics, routes=routes)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
+    docs = (app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(DocsGuard, key=state.config.api_key, paths={p for p in docs if p})
     return app

@@ -1,4 +1,4 @@
-"""Errors in each dialect's own shape, decided in one place.
+"""Errors in each dialect's own shape, rendered from the table in :mod:`lembed.errors`.
 
 The dialect is the route's: ``/api/*`` is Ollama (``{"error": "..."}``), ``/v1/*`` is
 OpenAI (``{"error": {"message", "type", "param", "code"}}``), everything else is TEI
@@ -8,6 +8,7 @@ generic message — never a stack trace or ``str(exception)``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -18,49 +19,29 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from lembed.errors import (
-    EmptyInputError,
-    InputTooLongError,
-    LembedError,
-    ModelNotFoundError,
-    OverloadedError,
-    ValidationError,
-)
+from lembed.errors import AuthError as AuthError
+from lembed.errors import LembedError, ValidationError
+from lembed.errors import MethodNotAllowedError as MethodNotAllowedError
+from lembed.errors import PayloadTooLargeError as PayloadTooLargeError
+from lembed.errors import RouteNotFoundError as RouteNotFoundError
+from lembed.errors import UnhealthyError as UnhealthyError
 
 log = logging.getLogger(__name__)
 
 Dialect = Literal["ollama", "openai", "tei"]
 
 
-class AuthError(LembedError):
-    """Missing or wrong API key."""
+class HTTPError(LembedError):
+    """Any other HTTP error Starlette raised, answered with its own status everywhere."""
 
-    status = 401
-    code = "invalid_api_key"
+    openai_type = "invalid_request_error"
+    tei_type = "validation"
 
-
-class PayloadTooLargeError(ValidationError):
-    """The body, or the number of inputs, is over the server's limit."""
-
-    status = 413
-    code = "payload_too_large"
-
-
-class UnhealthyError(LembedError):
-    """The inference worker is down: readiness fails."""
-
-    status = 503
-    code = "unhealthy"
-
-
-class RouteNotFoundError(LembedError):
-    status = 404
-    code = "not_found"
-
-
-class MethodNotAllowedError(LembedError):
-    status = 405
-    code = "method_not_allowed"
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = self.tei_status = status
+        if status >= 500:
+            self.openai_type, self.tei_type = "server_error", "backend"
 
 
 class OllamaError(BaseModel):
@@ -101,46 +82,37 @@ def dialect_of(path: str) -> Dialect:
     return "tei"
 
 
-def _tei(exc: LembedError) -> tuple[int, str]:
-    if isinstance(exc, OverloadedError):
-        return 429, "overloaded"
-    if isinstance(exc, UnhealthyError):
-        return 503, "unhealthy"
-    if isinstance(exc, EmptyInputError):
-        return 400, "empty"
-    if isinstance(exc, PayloadTooLargeError | InputTooLongError):
-        return 413, "validation"
-    if isinstance(exc, ValidationError):
-        return 422, "validation"
-    if isinstance(exc, AuthError | ModelNotFoundError | RouteNotFoundError):
-        return exc.status, "validation"
-    if isinstance(exc, MethodNotAllowedError):
-        return 405, "validation"
-    return 424, "backend"
+class ErrorJSON(JSONResponse):
+    """JSON that survives any message: text the client sent (say a lone surrogate) is
+    escaped rather than failing the answer."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
 def render(
     exc: LembedError, dialect: Dialect, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    """The response for ``exc`` in ``dialect``."""
-    extra = dict(headers or {})
-    if isinstance(exc, AuthError):
-        extra["WWW-Authenticate"] = "Bearer"
+    """The response for ``exc`` in ``dialect``, from the error's own table entry
+    (:mod:`lembed.errors`)."""
+    extra = {**dict(headers or {}), **exc.headers()}
     if dialect == "tei":
-        status, kind = _tei(exc)
-        tei = {"error": exc.message, "error_type": kind}
-        return JSONResponse(tei, status_code=status, headers=extra)
+        tei = {"error": exc.message, "error_type": exc.tei_type}
+        return ErrorJSON(tei, status_code=exc.tei_status, headers=extra)
     if dialect == "ollama":
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=extra)
+        return ErrorJSON({"error": exc.message}, status_code=exc.status, headers=extra)
     openai = {
         "error": {
             "message": exc.message,
-            "type": "invalid_request_error" if exc.status < 500 else "server_error",
+            "type": exc.openai_type,
             "param": getattr(exc, "param", None),
             "code": exc.code,
         }
     }
-    return JSONResponse(openai, status_code=exc.status, headers=extra)
+    return ErrorJSON(openai, status_code=exc.status, headers=extra)
 
 
 def describe_validation(exc: RequestValidationError) -> ValidationError:
@@ -182,8 +154,7 @@ def install(app: FastAPI) -> None:
                 f"method {request.method} is not allowed on {request.url.path}"
             )
         else:
-            error = LembedError(str(exc.detail))
-            error.status = exc.status_code
+            error = HTTPError(str(exc.detail), exc.status_code)
         return render(error, dialect_of(request.url.path), exc.headers)  # 405 keeps Allow
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,13 +13,25 @@ from lembed import __version__
 from lembed.engine.model import EmbeddingModel
 from lembed.models.architecture import architecture
 from lembed.server.errors import OLLAMA_ERRORS
-from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
+from lembed.server.state import (
+    STRICT,
+    Dimensions,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+    Text,
+    Texts,
+    timing_headers,
+)
 
 router = APIRouter(tags=["ollama"], responses=OLLAMA_ERRORS)
 
 
 class EmbedRequest(BaseModel):
-    model: str
+    model_config = STRICT
+
+    model: ModelName
     input: Text | Texts
     truncate: bool = Field(True, description="cut inputs to the model's window (else error)")
     dimensions: Dimensions = Field(None, description="Matryoshka dimensions")
@@ -27,7 +39,7 @@ class EmbedRequest(BaseModel):
     options: dict[str, Any] | None = Field(
         None, description="accepted; `input_type` here also picks the prefix"
     )
-    input_type: str | None = Field(
+    input_type: InputTypeName = Field(
         None, description="lembed extension: query | document | none (prefix to apply)"
     )
 
@@ -41,11 +53,13 @@ class EmbedResponse(BaseModel):
 
 
 class LegacyEmbedRequest(BaseModel):
-    model: str
+    model_config = STRICT
+
+    model: ModelName
     prompt: Text
     keep_alive: str | float | None = None
     options: dict[str, Any] | None = None
-    input_type: str | None = None
+    input_type: InputTypeName = None
 
 
 class LegacyEmbedResponse(BaseModel):
@@ -53,8 +67,10 @@ class LegacyEmbedResponse(BaseModel):
 
 
 class ShowRequest(BaseModel):
-    model: str | None = None
-    name: str | None = Field(None, description="older clients send `name`")
+    model_config = STRICT
+
+    model: ModelName | None = None
+    name: ModelName | None = Field(None, description="older clients send `name`")
 
 
 def _input_type(explicit: str | None, options: dict[str, Any] | None) -> str | None:

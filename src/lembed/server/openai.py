@@ -10,7 +10,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed.server.errors import OPENAI_ERRORS
-from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
+from lembed.server.state import (
+    STRICT,
+    Dimensions,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+    Text,
+    Texts,
+    timing_headers,
+)
 from lembed.server.token_ids import texts_of
 
 TokenIds = Annotated[
@@ -22,14 +32,16 @@ router = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
 
 
 class EmbeddingsRequest(BaseModel):
+    model_config = STRICT
+
     input: Text | Texts | TokenIds | list[TokenIds] = Field(
         description="a text, texts, or token ids of this model's tokenizer"
     )
-    model: str
+    model: ModelName
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Dimensions = None
     user: str | None = None
-    input_type: str | None = Field(
+    input_type: InputTypeName = Field(
         None, description="lembed extension: query | document | none (prefix to apply)"
     )
     truncate: bool = Field(

@@ -19,13 +19,16 @@ from pydantic import BaseModel, Field
 
 from lembed.engine.cross_encoder import Ranked, ServedCrossEncoder, rank
 from lembed.errors import ModelNotFoundError
+from lembed.runtime.tokenizer import check_unicode
 from lembed.server.errors import OPENAI_ERRORS, TEI_ERRORS
-from lembed.server.state import FastJSON, State, Text, Texts, timing_headers
+from lembed.server.state import STRICT, FastJSON, State, Text, Texts, timing_headers
 
 router = APIRouter(tags=["rerank"])
 
 
 class TEIRerankRequest(BaseModel):
+    model_config = STRICT
+
     query: Text
     texts: Texts
     raw_scores: bool = Field(False, description="logits instead of sigmoid scores in (0, 1)")
@@ -42,6 +45,8 @@ class TEIRank(BaseModel):
 
 
 class RerankRequest(BaseModel):
+    model_config = STRICT
+
     query: Text
     documents: Texts
     top_n: int | None = Field(None, ge=1, description="keep the best N (default: all)")
@@ -97,6 +102,8 @@ async def _rank(
     **kw: Any,
 ) -> tuple[list[Ranked], float, int]:
     state.check_count(texts)
+    check_unicode([query], "query")
+    check_unicode(texts, "texts")
     start = time.perf_counter()
     scores, tokens = await served.score(query, texts, **kw)
     ranked = rank(scores, top_n=top_n, normalize=normalize)

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from lembed.engine.batcher import Batcher
 from lembed.engine.cross_encoder import ServedCrossEncoder
-from lembed.engine.pool import ModelPool
-from lembed.server.errors import PayloadTooLargeError
+from lembed.engine.pool import INPUT_TYPE_ALIASES, ModelPool
+from lembed.errors import PayloadTooLargeError
 from lembed.server.metrics import Metrics
 
 # Request field types. The schema documents what the server accepts (non-blank texts, at
@@ -25,7 +25,19 @@ Text = Annotated[str, WithJsonSchema(_TEXT_SCHEMA)]
 Texts = Annotated[
     list[str], WithJsonSchema({"type": "array", "items": _TEXT_SCHEMA, "minItems": 1})
 ]
-Dimensions = Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 1})]
+Dimensions = Annotated[
+    int | None, WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]})
+]
+# The input_type / prompt_name values the engine maps; anything else is refused.
+InputTypeName = Annotated[
+    str | None,
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "enum": list(INPUT_TYPE_ALIASES)}, {"type": "null"}]}
+    ),
+]
+ModelName = Annotated[str, Field(min_length=1)]
+# Request bodies are validated strictly: no "true" or 0 for a boolean, no "5" for a number.
+STRICT = ConfigDict(strict=True)
 
 
 @dataclass(frozen=True)

@@ -2,40 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed import __version__
 from lembed.engine.model import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import ValidationError
+from lembed.runtime.tokenizer import check_unicode
 from lembed.server.errors import TEI_ERRORS
-from lembed.server.state import Dimensions, FastJSON, State, Text, Texts, timing_headers
+from lembed.server.state import (
+    STRICT,
+    Dimensions,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+    Text,
+    Texts,
+    timing_headers,
+)
 
 router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
 Direction = Literal["Right", "Left", "right", "left"]
+TokenIds = Annotated[
+    list[int], WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 0}})
+]
 
 
 class EmbedRequest(BaseModel):
+    model_config = STRICT
+
     inputs: Text | Texts
     normalize: bool = True
     truncate: bool = False
     truncation_direction: Direction = "Right"
-    prompt_name: str | None = Field(
+    prompt_name: InputTypeName = Field(
         None, description="query | document (passage): which of the model's prefixes to apply"
     )
     dimensions: Dimensions = None
-    model: str | None = Field(None, description="lembed extension: a served model name")
+    model: ModelName | None = Field(None, description="lembed extension: a served model name")
 
 
 class TokenizeRequest(BaseModel):
+    model_config = STRICT
+
     inputs: Text | Texts
     add_special_tokens: bool = True
-    prompt_name: str | None = None
-    model: str | None = None
+    prompt_name: InputTypeName = None
+    model: ModelName | None = None
 
 
 class SimpleToken(BaseModel):
@@ -47,9 +65,11 @@ class SimpleToken(BaseModel):
 
 
 class DecodeRequest(BaseModel):
-    ids: list[int] | list[list[int]]
+    model_config = STRICT
+
+    ids: TokenIds | list[TokenIds]
     skip_special_tokens: bool = True
-    model: str | None = None
+    model: ModelName | None = None
 
 
 @router.post("/embed", response_model=list[list[float]])
@@ -75,6 +95,7 @@ async def tokenize(body: TokenizeRequest, state: State) -> FastJSON:
     model = served.model
     texts = check_texts(body.inputs)
     state.check_count(texts)
+    check_unicode(texts, "input")
     if body.prompt_name is not None:
         texts = model.with_prefix(texts, parse_input_type(body.prompt_name, "none"))
     out = []

@@ -209,6 +209,8 @@ def evaluate_retrieval(
             )
             passes[key] = _Pass(model, docs, queries, time.perf_counter() - start, cut)
             report.timings[f"embed {label}"] = passes[key].seconds
+            if cache is not None and passes[key].seconds < 1.0:
+                report.notes.append(f"{label}: embeddings read from the cache in {cache}")
             if cut:
                 report.notes.append(
                     f"{label}: {cut} of {len(doc_texts)} documents cut to the "

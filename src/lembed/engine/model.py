@@ -8,19 +8,21 @@ int8/binary).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from tokenizers import Encoding
 
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
-from lembed.models.catalog import ModelSpec
+from lembed.models.catalog import OUTPUTS, ModelSpec, Output
 from lembed.models.resolve import ResolvedModel
 from lembed.runtime.backends import Backend
+from lembed.runtime.outputs import ExtraOutputs, SparseVector
 from lembed.runtime.pooling import l2_normalize, pool
 from lembed.runtime.quantize import OUTPUT_DTYPES, OutputDtype, quantize, truncate_dims
 from lembed.runtime.tokenizer import Tokenizer
@@ -56,6 +58,9 @@ class Embeddings:
     truncated: list[int]  # indices of inputs cut to the model's window
     model: str
     seconds: float = 0.0
+    # Only with ``embed(output=...)`` on a model that has those heads (bge-m3):
+    sparse: list[SparseVector] | None = None  # lexical weights per input
+    multivectors: list[np.ndarray] | None = None  # [tokens - 1, dim] unit vectors per input
 
     @property
     def prompt_tokens(self) -> int:
@@ -121,6 +126,7 @@ class EmbeddingModel:
         self.batch_tokens = batch_tokens
         self.max_batch_size = max_batch_size
         self.load_seconds = load_seconds
+        self._extra: ExtraOutputs | None = None
 
     @property
     def name(self) -> str:
@@ -207,6 +213,48 @@ class EmbeddingModel:
             out[idx] = pool(hidden, batch.attention_mask, self.spec.pooling)
         return l2_normalize(out) if normalize else out
 
+    def check_outputs(self, output: Output | Sequence[Output]) -> tuple[Output, ...]:
+        """Validate ``output`` ("dense", "sparse", "multivector" or several) for this model."""
+        asked = (output,) if isinstance(output, str) else tuple(output)
+        if not asked:
+            raise ValidationError("output must name at least one output", param="output")
+        for name in asked:
+            if name not in OUTPUTS:
+                raise ValidationError(
+                    f"output must be one of {', '.join(OUTPUTS)}, not {name!r}", param="output"
+                )
+            if name not in self.spec.outputs:
+                raise ValidationError(
+                    f"{self.name} has no {name} output (it offers: {', '.join(self.spec.outputs)})",
+                    param="output",
+                )
+        return asked
+
+    def extra_outputs(self) -> ExtraOutputs:
+        """The model's extra heads (sparse, multivector), read from its folder on first use."""
+        if self._extra is None:
+            self._extra = ExtraOutputs.load(self.resolved.path, self.spec)
+        return self._extra
+
+    def forward_outputs(
+        self, encodings: Sequence[Encoding], outputs: Sequence[Output]
+    ) -> tuple[np.ndarray, dict[Output, list[Any]]]:
+        """Unit dense vectors and the asked heads' outputs, from one forward pass per batch."""
+        heads = self.extra_outputs()
+        dense = np.empty((len(encodings), self.dim), dtype=np.float32)
+        extra: dict[Output, list[Any]] = {o: [None] * len(encodings) for o in outputs}
+        extra.pop("dense", None)
+        lengths = [len(e.ids) for e in encodings]
+        for idx in plan_batches(lengths, self.batch_tokens, self.max_batch_size):
+            batch = self.tokenizer.pad([encodings[i] for i in idx])
+            hidden = self.backend.forward(batch)
+            dense[idx] = pool(hidden, batch.attention_mask, self.spec.pooling)
+            got = heads.apply(hidden, batch.input_ids, batch.attention_mask, list(extra))
+            for name, values in got.items():
+                for i, value in zip(idx, values, strict=True):
+                    extra[name][i] = value
+        return l2_normalize(dense), extra
+
     def shape(
         self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"
     ) -> np.ndarray:
@@ -253,6 +301,7 @@ class EmbeddingModel:
         dimensions: int | None = None,
         dtype: OutputDtype = "float32",
         truncate: Truncate | bool = "right",
+        output: Output | Sequence[Output] = "dense",
     ) -> Embeddings:
         """Embed ``texts`` (one string or a list) into L2-normalised vectors.
 
@@ -260,12 +309,25 @@ class EmbeddingModel:
         (default) for what is stored, "none" for no prefix. ``truncate`` is "right" (default)
         or "left" to cut over-long inputs and report them in ``Embeddings.truncated``, or
         "error" to refuse them.
+
+        ``output`` adds the model's extra heads (see ``spec.outputs``): "sparse" fills
+        ``Embeddings.sparse`` with lexical weights, "multivector" fills
+        ``Embeddings.multivectors`` with ColBERT token vectors; ``vectors`` is always the
+        dense embedding, all from one forward pass. ``dimensions``/``dtype`` shape the dense
+        vectors only.
         """
         start = time.perf_counter()
         self.check_output(dimensions, dtype)
+        outputs = self.check_outputs(output)
         encoded = self.encode(texts, input_type=input_type, truncate=truncate)  # validates texts
-        vectors = self.forward(encoded.encodings)
-        return self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+        if outputs == ("dense",):
+            vectors = self.forward(encoded.encodings)
+            return self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+        vectors, extra = self.forward_outputs(encoded.encodings, outputs)
+        result = self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+        return dataclasses.replace(
+            result, sparse=extra.get("sparse"), multivectors=extra.get("multivector")
+        )
 
     def result(
         self,

@@ -30,6 +30,7 @@ $(VENV)/.setup-all: $(VENV)/.setup
 
 $(VENV)/.setup-dev: $(VENV)/.setup-all
 	$(PIP) -e '.[dev]'
+	scripts/ensure-browser.sh  # Debian's chromium, for the console's browser tests
 	touch $@
 
 setup: $(VENV)/.setup

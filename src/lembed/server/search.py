@@ -38,7 +38,6 @@ router = APIRouter(tags=["collections"])
 
 Mode = Literal["dense", "bm25", "hybrid"]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
-NOTHING = "Nothing in the collection answers this question."
 
 
 class SearchRequest(BaseModel):
@@ -171,8 +170,8 @@ def _line(event: dict[str, Any]) -> bytes:
 )
 async def ask(body: AskRequest, request: Request, state: State) -> StreamingResponse:
     """Answer ``question`` from a collection, citing passages as [n]. Without a generator
-    (``lembed serve --llm``) the answer is extractive: the retrieved passages' sentences
-    closest to the question, each with its citation."""
+    (``lembed serve --llm``) the answer is extractive (:mod:`lembed.rag.extractive`): the
+    retrieved passages' sentences closest to the question, each with its citation."""
     config = store_config(request)
     with client_of(config) as client:  # errors before the stream starts keep their status
         info = await asyncio.to_thread(info_of, client, body.collection)
@@ -203,7 +202,8 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
                 reranker=reranker,
                 generator=generator,
                 max_tokens=body.max_tokens,
-                on_text=push if generator is not None else None,
+                on_text=push,
+                extractive=served.model,  # the answer without a generator, or its fallback
             )
         finally:
             retriever.close()
@@ -217,9 +217,6 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
             yield _line({"type": "text", "text": piece})
         try:
             result = await task
-            if result.generator is None:
-                async for line in _extractive(state.pool, served.model.name, result):
-                    yield line
             done = result.to_json()
             done.pop("prompt", None)
             yield _line({"type": "done", "model": served.model.name, **done})
@@ -235,30 +232,10 @@ _GENERATORS: dict[str, Any] = {}
 
 
 def _generator(config: StoreConfig) -> Any:
-    if not config.llm:
+    if not config.llm or config.llm == "extractive":
         return None
     if config.llm not in _GENERATORS:
         from lembed.rag.generators import load_generator
 
         _GENERATORS[config.llm] = load_generator(config.llm, settings=config.settings)
     return _GENERATORS[config.llm]
-
-
-async def _extractive(pool: ModelPool, model: str, result: AskResult) -> AsyncIterator[bytes]:
-    """Stream the sentences of the passages closest to the question, best passage first,
-    each cited; fills in ``result.answer`` and ``result.citations``."""
-    t0 = time.perf_counter()
-    passages = result.passages
-    best = await best_sentences(pool, model, result.question, [p.text for p in passages])
-    ranked = sorted(
-        zip(passages, best, strict=True), key=lambda item: -item[1][1]
-    )  # by the sentence's similarity
-    top = ranked[0][1][1] if ranked else 0.0
-    chosen = [(p, s) for p, (s, score) in ranked[:3] if score >= max(0.2, top - 0.15)]
-    pieces = [f"{sentence} [{p.number}]" for p, sentence in chosen] or [NOTHING]
-    for i, piece in enumerate(pieces):
-        yield _line({"type": "text", "text": (" " if i else "") + piece})
-    result.answer = " ".join(pieces)
-    result.citations = sorted({p.number for p, _ in chosen})
-    result.generator = "extractive"
-    result.timings.generate = time.perf_counter() - t0

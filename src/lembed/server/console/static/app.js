@@ -243,7 +243,7 @@
         answer.appendChild(m ? h("a", { href: "#passage-" + m[1], "class": "cite", on: { click: function (e) { e.preventDefault(); var t = document.getElementById("passage-" + m[1]); if (t) { t.scrollIntoView({ block: "center" }); t.classList.add("flash"); } } } }, p) : document.createTextNode(p));
       });
       var t = ev.timings_ms || {};
-      meta.appendChild(h("p", { "class": "hint" }, (ev.generator || "") + " · " + ev.retrieved + " retrieved · embed " + t.embed + " ms · search " + t.search + " ms · answer " + t.generate + " ms"));
+      meta.appendChild(h("p", { "class": "hint" }, (ev.answer_kind || "") + (ev.generator ? " (" + ev.generator + ")" : "") + " · " + ev.retrieved + " retrieved · embed " + t.embed + " ms · search " + t.search + " ms · answer " + t.generate + " ms"));
       (ev.notes || []).forEach(function (n) { meta.appendChild(h("p", { "class": "note", text: n })); });
       ev.sources.forEach(function (src) {
         var item = hitItem({ n: src.n, source: src.metadata.source || src.source, page: src.metadata.page, chunk: src.metadata.chunk, score: src.score, text: src.text }, null);
@@ -272,7 +272,7 @@
         body.appendChild(h("tr", {}, [
           h("td", { text: c.name }), h("td", { text: c.model || "?" }), h("td", { "class": "num", text: c.count }),
           h("td", { "class": "num", text: c.dimensions || "?" }), h("td", { text: c.quantization || "not reported" }), h("td", { text: c.store }),
-          h("td", {}, [h("button", { type: "button", on: { click: function () { open(c.name); } } }, "browse"),
+          h("td", { "class": "actions" }, [h("button", { type: "button", on: { click: function () { open(c.name); } } }, "browse"),
             h("button", { type: "button", on: { click: function () { map(c.name); } } }, "map")])
         ]));
       });
@@ -357,9 +357,9 @@
     });
     return out;
   }
-  function sumOf(metrics, name) {
-    return Object.keys(metrics).filter(function (k) { return k === name || k.indexOf(name + "{") === 0; })
-      .reduce(function (a, k) { return a + metrics[k]; }, 0);
+  function sumOf(metrics, name) {  // "–" when the metric has no samples yet
+    var keys = Object.keys(metrics).filter(function (k) { return k === name || k.indexOf(name + "{") === 0; });
+    return keys.length ? keys.reduce(function (a, k) { return a + metrics[k]; }, 0) : "–";
   }
 
   function refreshServer() {

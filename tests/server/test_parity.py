@@ -149,3 +149,26 @@ def test_pull_of_a_local_folder_is_refused(tmp_path: Path, in_process: Callable[
         assert empty.status_code == 400 and "model" in empty.json()["error"]
 
     in_process(go)
+
+
+def test_auto_truncate(in_process: Callable[..., Any]) -> None:
+    from lembed.server.state import ServerConfig
+
+    long = "word " * 400
+
+    async def go(client: httpx.AsyncClient) -> None:
+        assert (await client.get("/info")).json()["auto_truncate"] is True
+        assert (await client.post("/embed", json={"inputs": long})).status_code == 200
+        refused = await client.post("/embed", json={"inputs": long, "truncate": False})
+        assert refused.status_code == 413  # the request's own word wins
+        assert (await client.post("/embed_all", json={"inputs": long})).status_code == 200
+        body = {"inputs": {"source_sentence": long, "sentences": ["a"]}}
+        assert (await client.post("/similarity", json=body)).status_code == 200
+
+    in_process(go, config=ServerConfig(auto_truncate=True))
+
+    async def default(client: httpx.AsyncClient) -> None:
+        assert (await client.get("/info")).json()["auto_truncate"] is False
+        assert (await client.post("/embed", json={"inputs": long})).status_code == 413
+
+    in_process(default)

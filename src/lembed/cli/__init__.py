@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated
 
@@ -74,10 +75,24 @@ ask.register(app)
 local_models.register(app)
 
 
+def quiet_third_parties(args: list[str]) -> None:
+    """No progress bars or chatter of other libraries in lembed's output (transformers'
+    "Loading weights", bm25s' "Building index", pypdf's warnings); lembed shows its own
+    progress. ``lembed pull`` keeps the hub's download bars. An explicit setting wins."""
+    if "pull" not in args[:1]:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for name in ("pypdf", "transformers", "huggingface_hub", "bm25s", "accelerate"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_third_parties(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="lembed")  # standalone: usage errors exit 2 with a message
     except LembedError as exc:

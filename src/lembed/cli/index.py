@@ -246,7 +246,10 @@ def collections(
             raise ValidationError(f"no collection {drop!r} in {store}", param="drop")
         print(f"dropped {drop}", file=sys.stderr)
         return
-    for info in list_collections(store):
+    found = list_collections(store)
+    if found and not as_json:
+        sys.stdout.write("NAME\tCHUNKS\tDIM\tMODEL\n")
+    for info in found:
         if as_json:
             row = {"name": info.name, "count": info.count, "dim": info.dim, "model": info.model}
             sys.stdout.write(json.dumps(row) + "\n")

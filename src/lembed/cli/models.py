@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -47,12 +48,8 @@ def models(
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("name", "aliases", "dim", "tokens", "params", "license", "local")
-    for row in rows:
-        table.add_row(
+    cells = [
+        [
             str(row["name"]),
             ", ".join(row["aliases"]),  # type: ignore[arg-type]
             str(row["dim"]),
@@ -60,7 +57,24 @@ def models(
             f"{row['params_m']}M",
             str(row["license"]),
             str(row["available"]).split(":", 1)[0] or "-",
-        )
+        ]
+        for row in rows
+    ]
+    header = ["name", "aliases", "dim", "tokens", "params", "license", "local"]
+    if not sys.stdout.isatty():  # piped: plain columns, nothing cut
+        widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+        for r in [header, *cells]:
+            typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*header)
+    for column in table.columns:
+        column.overflow = "fold"  # narrow terminals wrap cells, never cut them with "…"
+    table.columns[0].no_wrap = True  # and a name stays on one line
+    for r in cells:
+        table.add_row(*r)
     Console().print(table)
 
 

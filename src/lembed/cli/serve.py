@@ -78,6 +78,9 @@ def serve(
         typer.Option(help="default prefix when a request doesn't say: TYPE or MODEL=TYPE"),
     ] = None,
     max_inputs: Annotated[int | None, typer.Option(help="most inputs per request")] = None,
+    auto_truncate: Annotated[
+        bool, typer.Option(help="TEI routes: truncate inputs over the window unless told not to")
+    ] = False,
     max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
     max_queue: Annotated[int | None, typer.Option(help="most queued inputs")] = None,
     batch_tokens: Annotated[int | None, typer.Option(help="token budget per batch")] = None,
@@ -143,6 +146,7 @@ def serve(
         max_inputs=settings.max_inputs,
         max_body_bytes=settings.max_body_bytes,
         public_metrics=settings.public_metrics,
+        auto_truncate=auto_truncate,
     )
     app = create_app(pool, config, reranker=cross)
     app.state.store_config = StoreConfig(store=store, settings=settings, llm=llm)

@@ -32,7 +32,7 @@ from lembed.errors import LembedError, ValidationError
 from lembed.server import openai
 from lembed.server.errors import OLLAMA_ERRORS, OPENAI_ERRORS, TEI_ERRORS
 from lembed.server.state import STRICT, FastJSON, InputTypeName, ModelName, State, Text, Texts
-from lembed.server.tei import Direction
+from lembed.server.tei import Direction, cut
 
 router = APIRouter()
 
@@ -110,7 +110,7 @@ class EmbedAllRequest(BaseModel):
     model_config = STRICT
 
     inputs: Text | Texts
-    truncate: bool = False
+    truncate: bool | None = None
     truncation_direction: Direction = "Right"
     prompt_name: InputTypeName = None
     model: ModelName | None = Field(None, description="lembed extension: a served model name")
@@ -127,7 +127,7 @@ class SimilarityRequest(BaseModel):
     model_config = STRICT
 
     inputs: SimilarityInputs
-    truncate: bool = False
+    truncate: bool | None = None
     truncation_direction: Direction = "Right"
     prompt_name: InputTypeName = None
     model: ModelName | None = Field(None, description="lembed extension: a served model name")
@@ -146,7 +146,7 @@ async def embed_all(body: EmbedAllRequest, state: State) -> FastJSON:
     encoded = model.encode(
         texts,
         input_type=parse_input_type(body.prompt_name, served.input_type),
-        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
     )
 
     def hidden_states() -> list[np.ndarray]:
@@ -170,7 +170,7 @@ async def similarity(body: SimilarityRequest, state: State) -> FastJSON:
         body.model,
         texts,
         input_type=body.prompt_name,
-        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)  # unit length
     return FastJSON([float(s) for s in vectors[1:] @ vectors[0]])

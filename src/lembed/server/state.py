@@ -48,6 +48,7 @@ class ServerConfig:
     max_inputs: int = 2048  # inputs per request (OpenAI's limit)
     max_body_bytes: int = 2 * 1024 * 1024  # TEI's default payload limit
     public_metrics: bool = False  # serve /metrics without the API key
+    auto_truncate: bool = False  # TEI's --auto-truncate: TEI requests that don't say truncate
 
 
 @dataclass

@@ -19,6 +19,7 @@ from lembed.server.state import (
     FastJSON,
     InputTypeName,
     ModelName,
+    ServerState,
     State,
     Text,
     Texts,
@@ -38,7 +39,9 @@ class EmbedRequest(BaseModel):
 
     inputs: Text | Texts
     normalize: bool = True
-    truncate: bool = False
+    truncate: bool | None = Field(
+        None, description="default: false, or the server's --auto-truncate"
+    )
     truncation_direction: Direction = "Right"
     prompt_name: InputTypeName = Field(
         None, description="query | document (passage): which of the model's prefixes to apply"
@@ -72,6 +75,11 @@ class DecodeRequest(BaseModel):
     model: ModelName | None = None
 
 
+def cut(truncate: bool | None, state: ServerState) -> bool:
+    """Whether to truncate: the request's word, else the server's ``--auto-truncate``."""
+    return state.config.auto_truncate if truncate is None else truncate
+
+
 @router.post("/embed", response_model=list[list[float]])
 async def embed(body: EmbedRequest, state: State) -> FastJSON:
     texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
@@ -81,7 +89,7 @@ async def embed(body: EmbedRequest, state: State) -> FastJSON:
         body.model,
         texts,
         input_type=body.prompt_name,
-        truncate=direction if body.truncate else "error",  # type: ignore[arg-type]
+        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
         dimensions=body.dimensions,
         normalize=body.normalize,
     )
@@ -147,7 +155,7 @@ async def info(state: State) -> dict[str, Any]:
         "max_batch_tokens": model.batch_tokens,
         "max_batch_requests": model.max_batch_size,
         "max_client_batch_size": state.config.max_inputs,
-        "auto_truncate": False,
+        "auto_truncate": state.config.auto_truncate,
         "tokenization_workers": 1,
         "version": __version__,
         "served_models": [s.model.name for s in state.pool.served],

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lembed.errors import LembedError
-from lembed.models.catalog import CATALOG
+from lembed.models.catalog import CATALOG, ModelSpec
 from lembed.models.resolve import resolve
 
 
@@ -19,6 +19,17 @@ def _where(name: str) -> str:
     except LembedError:
         return ""
     return f"{found.source}: {found.path}"
+
+
+def _prompts(spec: ModelSpec) -> str:
+    """The input types that change the text or the weights; "*": selects a task adapter."""
+    shown = []
+    for kind in spec.input_types:
+        if kind == "none" or kind in (spec.query_task, spec.document_task):
+            continue  # the bare model; a task already shown as query/document
+        if spec.prefix(kind) or spec.task(kind):
+            shown.append(f"{kind}*" if spec.task(kind) else kind)
+    return ", ".join(shown) or "-"
 
 
 def models(
@@ -36,6 +47,10 @@ def models(
             "query_prefix": s.query_prefix,
             "document_prefix": s.document_prefix,
             "matryoshka_dims": list(s.matryoshka_dims),
+            "matryoshka_recipe": s.matryoshka_recipe,
+            "outputs": list(s.outputs),
+            "prompts": {t: s.prefix(t) for t in s.input_types if t != "none"},
+            "tasks": list(s.tasks),
             "license": s.license,
             "params_m": s.params_m,
             "size_mb": s.size_mb,
@@ -56,11 +71,25 @@ def models(
             str(row["max_tokens"]),
             f"{row['params_m']}M",
             str(row["license"]),
+            ", ".join(row["outputs"]),  # type: ignore[arg-type]
+            _prompts(spec),
+            ", ".join(map(str, row["matryoshka_dims"])) or "-",  # type: ignore[call-overload]
             str(row["available"]).split(":", 1)[0] or "-",
         ]
-        for row in rows
+        for spec, row in zip(CATALOG, rows, strict=True)
     ]
-    header = ["name", "aliases", "dim", "tokens", "params", "license", "local"]
+    header = [
+        "name",
+        "aliases",
+        "dim",
+        "tokens",
+        "params",
+        "license",
+        "outputs",
+        "prompts",
+        "matryoshka",
+        "local",
+    ]
     if not sys.stdout.isatty():  # piped: plain columns, nothing cut
         widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
         for r in [header, *cells]:

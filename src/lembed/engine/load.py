@@ -35,27 +35,42 @@ def load_model(
     dev = device or settings.device
     if quant not in ("none", "int8"):
         raise ValidationError(f"quantize must be 'none' or 'int8', not {quant!r}")
-    runtime: Backend
-    if kind == "onnx":
-        from lembed.runtime.backends.onnx import OnnxBackend
-        from lembed.runtime.export import onnx_graph
+    if kind not in ("onnx", "torch", "openvino", "fake"):
+        raise ValidationError(f"backend must be onnx, torch, openvino or fake, not {kind!r}")
+    if kind in ("torch", "openvino") and quant != "none":
+        raise ValidationError("int8 quantisation is available on the onnx backend only")
+    if settings.precision != "fp32" and kind != "openvino":
+        raise ValidationError(f"precision {settings.precision} needs the openvino backend")
 
-        graph = onnx_graph(resolved, settings.cache_dir, quant)
-        runtime = OnnxBackend(graph, threads=settings.threads, device=dev)
-    elif kind == "torch":
-        if quant != "none":
-            raise ValidationError("int8 quantisation is available on the onnx backend only")
-        from lembed.runtime.backends.torch import TorchBackend
+    def make(task: str | None) -> Backend:
+        """The backend running ``task``'s adapter (task models get one per task used)."""
+        if kind == "onnx":
+            from lembed.runtime.backends.onnx import OnnxBackend
+            from lembed.runtime.checkpoints import tasks_of
+            from lembed.runtime.export import onnx_graph
 
-        runtime = TorchBackend(resolved, threads=settings.threads, device=dev)
-    elif kind == "fake":
+            graph = onnx_graph(resolved, settings.cache_dir, quant, task=task)
+            ids = tasks_of(resolved.path)
+            task_id = ids.index(task) if task in ids else None
+            return OnnxBackend(graph, threads=settings.threads, device=dev, task_id=task_id)
+        if kind == "openvino":  # the fp32 ONNX graph, on OpenVINO (bf16 where it pays)
+            from lembed.runtime.backends.openvino import OpenVinoBackend
+            from lembed.runtime.export import onnx_graph
+
+            graph = onnx_graph(resolved, settings.cache_dir, task=task)
+            return OpenVinoBackend(graph, threads=settings.threads, precision=settings.precision)
+        if kind == "torch":
+            from lembed.runtime.backends.torch import TorchBackend
+
+            return TorchBackend(resolved, threads=settings.threads, device=dev, task=task)
         from lembed.runtime.backends.fake import FakeBackend
 
-        runtime = FakeBackend(
+        return FakeBackend(
             resolved.spec.dim, delay_s=settings.fake_delay_ms / 1000, fault=settings.fake_fault
         )
-    else:
-        raise ValidationError(f"backend must be onnx, torch or fake, not {kind!r}")
+
+    first = resolved.spec.task("document")  # the default input type's adapter
+    runtime = make(first)
     return EmbeddingModel(
         resolved,
         tokenizer,
@@ -63,4 +78,6 @@ def load_model(
         batch_tokens=settings.batch_tokens,
         max_batch_size=settings.max_batch_size,
         load_seconds=time.perf_counter() - start,
+        task=first,
+        backend_for_task=make if resolved.spec.tasks else None,
     )

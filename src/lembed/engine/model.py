@@ -9,9 +9,10 @@ int8/binary).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from lembed.runtime.backends import Backend
 from lembed.runtime.outputs import ExtraOutputs, SparseVector
 from lembed.runtime.pooling import l2_normalize, pool
 from lembed.runtime.quantize import OUTPUT_DTYPES, OutputDtype, quantize, truncate_dims
-from lembed.runtime.tokenizer import Tokenizer
+from lembed.runtime.tokenizer import Direction, Tokenizer
 
 InputType = Literal["query", "document", "none"]
 Truncate = Literal["right", "left", "error"]
@@ -43,6 +44,7 @@ class Encoded:
 
     encodings: list[Encoding]
     truncated: list[int] = field(default_factory=list)
+    task: str | None = None  # the task adapter the input type selects (jina-embeddings-v3)
 
     @property
     def token_counts(self) -> list[int]:
@@ -118,11 +120,17 @@ class EmbeddingModel:
         batch_tokens: int = 8192,
         max_batch_size: int = 64,
         load_seconds: float = 0.0,
+        task: str | None = None,
+        backend_for_task: Callable[[str | None], Backend] | None = None,
     ) -> None:
         self.resolved = resolved
         self.spec: ModelSpec = resolved.spec
         self.tokenizer = tokenizer
-        self.backend = backend
+        self.backend = backend  # runs ``task``'s weights; other tasks load on first use
+        self.task = task
+        self._backends: dict[str | None, Backend] = {task: backend}
+        self._backend_for_task = backend_for_task
+        self._loading = threading.Lock()  # one task backend loads (or exports) at a time
         self.batch_tokens = batch_tokens
         self.max_batch_size = max_batch_size
         self.load_seconds = load_seconds
@@ -148,13 +156,30 @@ class EmbeddingModel:
 
     # -- tokenisation -------------------------------------------------------------------
 
-    def with_prefix(self, texts: list[str], input_type: str) -> list[str]:
-        if input_type not in INPUT_TYPES:
+    def backend_for(self, task: str | None) -> Backend:
+        """The backend running ``task``'s adapter (loaded once, on first use)."""
+        found = self._backends.get(task)
+        if found is not None:
+            return found
+        if self._backend_for_task is None:
+            raise ValidationError(f"{self.name} has no task adapter {task!r}")
+        with self._loading:  # batch workers of several tasks may ask at once
+            found = self._backends.get(task)
+            if found is None:
+                found = self._backends[task] = self._backend_for_task(task)
+        return found
+
+    def check_input_type(self, input_type: str) -> str:
+        """``input_type`` if this model knows it (query, document, none or a named one)."""
+        if input_type not in self.spec.input_types:
             raise ValidationError(
-                f"input_type must be one of {', '.join(INPUT_TYPES)}, not {input_type!r}",
+                f"input_type must be one of {', '.join(self.spec.input_types)}, not {input_type!r}",
                 param="input_type",
             )
-        prefix = self.spec.prefix(input_type)
+        return input_type
+
+    def with_prefix(self, texts: list[str], input_type: str) -> list[str]:
+        prefix = self.spec.prefix(self.check_input_type(input_type))
         if not prefix:
             return texts
         # Text that already carries the prefix (code written for a server that applies
@@ -165,13 +190,31 @@ class EmbeddingModel:
         self,
         texts: Sequence[str],
         *,
-        input_type: InputType = "document",
+        input_type: InputType | str = "document",
         truncate: Truncate | bool = "right",
     ) -> Encoded:
-        """Validate, prefix and tokenise ``texts`` within the model's window."""
+        """Validate, prefix and tokenise ``texts`` within the model's window.
+
+        A prefix is never cut: over-long inputs lose tokens of their own text only, from
+        the right or (``truncate="left"``) from the start of the text after the prefix.
+        """
         mode = _truncate_mode(truncate)
         prefixed = self.with_prefix(check_texts(texts), input_type)
-        encodings = self.tokenizer.encode(prefixed)
+        return self.fit(prefixed, self.tokenizer.encode(prefixed), mode, input_type=input_type)
+
+    def fit(
+        self,
+        prefixed: list[str],
+        encodings: list[Encoding],
+        mode: Truncate,
+        *,
+        input_type: InputType | str = "none",
+    ) -> Encoded:
+        """Hold ``encodings`` of ``prefixed`` texts to the model's window: refuse (``mode``
+        "error") or re-encode the long ones cut from the right or left, keeping the
+        ``input_type``'s prefix whole. The server's batch worker tokenises many requests in
+        one call, then fits each one with this."""
+        encodings = list(encodings)
         long = [i for i, e in enumerate(encodings) if len(e.ids) > self.max_tokens]
         if long and mode == "error":
             i = long[0]
@@ -184,32 +227,42 @@ class EmbeddingModel:
                 limit=self.max_tokens,
             )
         if long:
-            cut = self.tokenizer.truncate([prefixed[i] for i in long], mode)  # type: ignore[arg-type]
+            keep = len(self.spec.prefix(input_type))
+            side: Direction = "left" if mode == "left" else "right"
+            cut = self.tokenizer.truncate_after([prefixed[i] for i in long], keep, side)
             for i, enc in zip(long, cut, strict=True):
                 encodings[i] = enc
-        return Encoded(encodings, long)
+        return Encoded(encodings, long, self.spec.task(input_type))
 
-    def tokenize(self, texts: Sequence[str], *, input_type: InputType = "none") -> list[list[int]]:
+    def tokenize(
+        self, texts: Sequence[str], *, input_type: InputType | str = "none"
+    ) -> list[list[int]]:
         """Token ids of each text (prefix included when asked), not truncated."""
         prefixed = self.with_prefix(check_texts(texts), input_type)
         return [list(e.ids) for e in self.tokenizer.encode(prefixed)]
 
-    def count_tokens(self, texts: Sequence[str], *, input_type: InputType = "none") -> list[int]:
+    def count_tokens(
+        self, texts: Sequence[str], *, input_type: InputType | str = "none"
+    ) -> list[int]:
         """Exact token counts (special tokens included), before any truncation."""
         return [len(ids) for ids in self.tokenize(texts, input_type=input_type)]
 
     # -- inference ----------------------------------------------------------------------
 
-    def forward(self, encodings: Sequence[Encoding], *, normalize: bool = True) -> np.ndarray:
+    def forward(
+        self, encodings: Sequence[Encoding], *, normalize: bool = True, task: str | None = None
+    ) -> np.ndarray:
         """Pooled float32 vectors for ``encodings``, in their order, batched by token budget.
 
         Unit length unless ``normalize=False`` (the raw pooled output, as TEI offers).
+        ``task`` picks the task adapter (``Encoded.task``) on models that have them.
         """
+        backend = self.backend_for(task)
         out = np.empty((len(encodings), self.dim), dtype=np.float32)
         lengths = [len(e.ids) for e in encodings]
         for idx in plan_batches(lengths, self.batch_tokens, self.max_batch_size):
             batch = self.tokenizer.pad([encodings[i] for i in idx])
-            hidden = self.backend.forward(batch)
+            hidden = backend.forward(batch)
             out[idx] = pool(hidden, batch.attention_mask, self.spec.pooling)
         return l2_normalize(out) if normalize else out
 
@@ -258,9 +311,16 @@ class EmbeddingModel:
     def shape(
         self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"
     ) -> np.ndarray:
-        """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors."""
+        """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors.
+
+        The cut follows the model's ``matryoshka_recipe``: "layer_norm" centres each full
+        vector first (a layer norm without affine weights; its scale cancels in the final
+        normalisation), as nomic-embed-text's model card prescribes.
+        """
         self.check_output(dimensions, dtype)
         if dimensions is not None and dimensions != self.dim:
+            if self.spec.matryoshka_recipe == "layer_norm":
+                vectors = vectors - vectors.mean(axis=1, keepdims=True)
             vectors = truncate_dims(vectors, dimensions)
         return quantize(vectors, dtype)
 
@@ -297,7 +357,7 @@ class EmbeddingModel:
         self,
         texts: str | Sequence[str],
         *,
-        input_type: InputType = "document",
+        input_type: InputType | str = "document",
         dimensions: int | None = None,
         dtype: OutputDtype = "float32",
         truncate: Truncate | bool = "right",
@@ -321,7 +381,7 @@ class EmbeddingModel:
         outputs = self.check_outputs(output)
         encoded = self.encode(texts, input_type=input_type, truncate=truncate)  # validates texts
         if outputs == ("dense",):
-            vectors = self.forward(encoded.encodings)
+            vectors = self.forward(encoded.encodings, task=encoded.task)
             return self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
         vectors, extra = self.forward_outputs(encoded.encodings, outputs)
         result = self.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lembed.errors import ValidationError
-from lembed.rag.fusion import DEFAULT_WEIGHT, RRF_K, fuse, mode_label, parse_mode, rrf, unique
+from lembed.rag.fusion import DEFAULT_WEIGHT, RRF_K, fuse, mode_label, parse_mode, rrf
 from lembed.stores.base import Hit
 
 
@@ -44,8 +44,3 @@ def test_mode_names() -> None:
     for bad in ("sparse", "dense:0.5", "hybrid:1.5", "hybrid:x", "hybrid:"):
         with pytest.raises(ValidationError, match=r"mode|weight"):
             parse_mode(bad)
-
-
-def test_unique_keeps_the_first_of_each_text() -> None:
-    hits = [Hit("a", 0.9, "Same  text."), Hit("b", 0.8, "same text."), Hit("c", 0.7, "Other")]
-    assert [h.id for h in unique(hits)] == ["a", "c"]

@@ -35,6 +35,7 @@ from lembed.stores import (
     check_collection,
     open_client,
 )
+from lembed.stores.dedupe import unique
 
 
 def _client(store: str | StoreClient, quantization: str = "none") -> tuple[StoreClient, bool]:
@@ -183,7 +184,7 @@ def search(
                 param="model",
             )
         vector = loaded.embed([query], input_type="query").vectors[0]
-        return target.query(vector, k=k, where=where)
+        return unique(target.query(vector, k=2 * k, where=where))[:k]  # a text once
     finally:
         if owned:
             client.close()

@@ -15,8 +15,7 @@ STS Benchmark (see ``benchmarks/rag_retrieval.py`` and the README's retrieval se
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from lembed.errors import ValidationError
@@ -91,23 +90,3 @@ def rrf(rankings: Sequence[Sequence[Hit]], k: int, constant: int = RRF_K) -> lis
             first.setdefault(hit.id, hit)
     order = sorted(scores, key=lambda i: -scores[i])[:k]
     return [Hit(i, scores[i], first[i].text, first[i].metadata) for i in order]
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def text_key(text: str) -> str:
-    """What makes two chunks "the same": their text, whitespace and case folded."""
-    return _SPACE.sub(" ", text).strip().casefold()
-
-
-def unique(hits: Iterable[Hit]) -> list[Hit]:
-    """``hits`` without repeats of an earlier hit's text (the better one stays)."""
-    seen: set[str] = set()
-    out: list[Hit] = []
-    for hit in hits:
-        key = text_key(hit.text)
-        if key not in seen:
-            seen.add(key)
-            out.append(hit)
-    return out

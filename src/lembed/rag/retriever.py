@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
-from lembed.rag.fusion import DEFAULT_WEIGHT, MODES, Mode, fuse, unique
+from lembed.rag.fusion import DEFAULT_WEIGHT, MODES, Mode, fuse
 from lembed.stores.base import Hit, StoreClient, VectorStore, Where, matches
+from lembed.stores.dedupe import unique
 from lembed.stores.lexical import BM25, LexicalIndex
 
 

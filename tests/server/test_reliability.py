@@ -222,3 +222,35 @@ def test_empty_model_name_is_refused_not_the_default(
         assert "model" in check_shape(route, response)
 
     in_process(go)
+
+
+def test_schema_blank_rule_matches_the_server() -> None:
+    """The schema's "not blank" pattern and the engine's ``str.strip()`` agree on every
+    character (ECMA's ``\\S`` would not: U+FEFF, U+001C-U+001F, U+0085)."""
+    import re
+
+    from lembed.server.state import _TEXT_SCHEMA
+
+    pattern = re.compile(str(_TEXT_SCHEMA["pattern"]))
+    for code in range(0x10000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert bool(pattern.search(char)) == bool(char.strip()), hex(code)
+
+
+def test_integral_floats_are_integers_as_json_schema_says(in_process: Callable[..., Any]) -> None:
+    """Schema-valid 8.0 is accepted where an integer is asked; 8.5 and "8" are not."""
+
+    async def go(client: httpx.AsyncClient) -> None:
+        ok = await client.post(TEI, json={"inputs": "x", "dimensions": 8.0})
+        assert ok.status_code == 200 and len(ok.json()[0]) == 8
+        assert (await client.post("/decode", json={"ids": [101.0, 102]})).status_code == 200
+        for bad in (8.5, "8"):
+            refused = await client.post(TEI, json={"inputs": "x", "dimensions": bad})
+            assert refused.status_code == 422, refused.text
+        spec = (await client.get("/openapi.json")).json()["components"]["schemas"]
+        rows = spec["EmbeddingsRequest"]["properties"]["input"]["anyOf"][3]
+        assert rows["minItems"] == 1  # [] is not a schema-valid list of token-id rows
+
+    in_process(go)

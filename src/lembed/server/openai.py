@@ -15,6 +15,7 @@ from lembed.server.state import (
     Dimensions,
     FastJSON,
     InputTypeName,
+    Integer,
     ModelName,
     State,
     Text,
@@ -23,9 +24,10 @@ from lembed.server.state import (
 )
 from lembed.server.token_ids import texts_of
 
-TokenIds = Annotated[
-    list[int],
-    WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}),
+_IDS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}
+TokenIds = Annotated[list[Integer], WithJsonSchema(_IDS)]
+TokenIdRows = Annotated[
+    list[TokenIds], WithJsonSchema({"type": "array", "items": _IDS, "minItems": 1})
 ]
 
 router = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
@@ -34,7 +36,7 @@ router = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
 class EmbeddingsRequest(BaseModel):
     model_config = STRICT
 
-    input: Text | Texts | TokenIds | list[TokenIds] = Field(
+    input: Text | Texts | TokenIds | TokenIdRows = Field(
         description="a text, texts, or token ids of this model's tokenizer"
     )
     model: ModelName

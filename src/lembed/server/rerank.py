@@ -21,7 +21,7 @@ from lembed.engine.cross_encoder import Ranked, ServedCrossEncoder, rank
 from lembed.errors import ModelNotFoundError
 from lembed.runtime.tokenizer import check_unicode
 from lembed.server.errors import OPENAI_ERRORS, TEI_ERRORS
-from lembed.server.state import STRICT, FastJSON, State, Text, Texts, timing_headers
+from lembed.server.state import STRICT, FastJSON, Integer, State, Text, Texts, timing_headers
 
 router = APIRouter(tags=["rerank"])
 
@@ -49,7 +49,7 @@ class RerankRequest(BaseModel):
 
     query: Text
     documents: Texts
-    top_n: int | None = Field(None, ge=1, description="keep the best N (default: all)")
+    top_n: Integer | None = Field(None, ge=1, description="keep the best N (default: all)")
     return_documents: bool = False
     model: str | None = None
     raw_scores: bool = Field(False, description="lembed extension: logits, not (0, 1) scores")

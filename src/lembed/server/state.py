@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from lembed.engine.batcher import Batcher
 from lembed.engine.cross_encoder import ServedCrossEncoder
@@ -20,13 +20,27 @@ from lembed.server.metrics import Metrics
 
 # Request field types. The schema documents what the server accepts (non-blank texts, at
 # least one input); validation of those rules happens in the engine, with its own messages.
-_TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": "\\S"}
+# "Not blank" as Python's str.strip() sees it (ECMA's \S differs: it counts U+FEFF as space
+# and U+001C-U+001F, U+0085 as text), so the schema and the server agree on every string.
+_PY_SPACE = (
+    "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+_TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": f"[^{_PY_SPACE}]"}
 Text = Annotated[str, WithJsonSchema(_TEXT_SCHEMA)]
 Texts = Annotated[
     list[str], WithJsonSchema({"type": "array", "items": _TEXT_SCHEMA, "minItems": 1})
 ]
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's "integer" includes 6.0: take it as 6 (strict mode would refuse it)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]  # strict, but 6.0 is an integer
 Dimensions = Annotated[
-    int | None, WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]})
+    Integer | None,
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}),
 ]
 # The input_type / prompt_name values the engine maps; anything else is refused.
 InputTypeName = Annotated[

@@ -18,6 +18,7 @@ from lembed.server.state import (
     Dimensions,
     FastJSON,
     InputTypeName,
+    Integer,
     ModelName,
     ServerState,
     State,
@@ -30,7 +31,7 @@ router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
 Direction = Literal["Right", "Left", "right", "left"]
 TokenIds = Annotated[
-    list[int], WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 0}})
+    list[Integer], WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 0}})
 ]
 
 

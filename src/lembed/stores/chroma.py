@@ -24,6 +24,7 @@ from lembed.stores.base import (
     check_k,
     unit,
 )
+from lembed.stores.boundary import translate_errors
 
 _PAGE = 1000
 
@@ -36,6 +37,7 @@ def _where(where: Where | None) -> dict[str, Any] | None:
     return {"$and": [{key: value} for key, value in where.items()]}
 
 
+@translate_errors("chroma")
 class ChromaStore:
     """One Chroma collection."""
 
@@ -110,6 +112,7 @@ class ChromaStore:
         pass
 
 
+@translate_errors("chroma")
 class ChromaClient:
     """A Chroma folder (embedded) or server; holds collections."""
 

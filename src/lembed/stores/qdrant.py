@@ -40,6 +40,7 @@ from lembed.stores.base import (
     check_k,
     unit,
 )
+from lembed.stores.boundary import translate_errors
 
 Quantization = Literal["none", "int8", "binary"]
 QUANTIZATIONS: tuple[Quantization, ...] = ("none", "int8", "binary")
@@ -131,6 +132,7 @@ def check_quantization(value: str) -> Quantization:
     return value
 
 
+@translate_errors("qdrant")
 class QdrantStore:
     """One Qdrant collection through qdrant-client."""
 
@@ -228,6 +230,7 @@ class QdrantStore:
         pass
 
 
+@translate_errors("qdrant")
 class QdrantClient:
     """A Qdrant server (``url``) or qdrant-client local folder (``path``)."""
 

@@ -39,6 +39,7 @@ from lembed.stores.base import (
     check_k,
     unit,
 )
+from lembed.stores.boundary import translate_errors
 from lembed.stores.qdrant import check_quantization, payload, point_id, unpack
 
 _BATCH = 512
@@ -52,6 +53,7 @@ def _payload(id_: str, text: str, meta: Metadata) -> dict[str, Any]:
     return data
 
 
+@translate_errors("qdrant-edge")
 class EdgeStore:
     """One collection: an edge shard in its own folder."""
 
@@ -155,6 +157,7 @@ class EdgeStore:
         self._shard.flush()
 
 
+@translate_errors("qdrant-edge")
 class EdgeClient:
     """A folder of edge shards, one per collection."""
 

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Backend = Literal["onnx", "torch", "fake"]
+Backend = Literal["onnx", "torch", "openvino", "fake"]
+Precision = Literal["fp32", "bf16"]
 Quantize = Literal["none", "int8"]
 
 
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     model: str = Field("all-minilm-l6-v2", description="default model name, alias or path")
     backend: Backend = Field("onnx", description="onnx (default), torch, or fake (tests)")
     quantize: Quantize = Field("none", description="onnx weights: none (fp32) or int8")
+    precision: Precision = Field(
+        "fp32", description="openvino compute: fp32, or bf16 (used where the CPU has AMX-BF16)"
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="exported ONNX graphs")
     threads: int = Field(0, ge=0, description="inference threads; 0 = one per core")
@@ -41,7 +45,7 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(32, ge=1, description="most inputs in one forward pass")
     allow_model_paths: bool = Field(True, description="allow a model to be a local folder path")
     fake_delay_ms: float = Field(0, ge=0, description="fake backend: delay per batch (tests)")
-    fake_fault: Literal["", "nan", "error", "crash"] = Field(
+    fake_fault: Literal["", "nan", "error", "crash", "hang"] = Field(
         "", description="fake backend: inject a fault (failure tests)"
     )
     # server
@@ -51,6 +55,17 @@ class Settings(BaseSettings):
     max_inputs: int = Field(2048, ge=1, description="most inputs in one request")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="largest request body")
     max_queue: int = Field(4096, ge=1, description="most inputs waiting; more → overloaded")
+    max_queue_tokens: int = Field(
+        262_144, ge=1, description="most tokens waiting (estimated); more → overloaded"
+    )
+    max_wait_s: float = Field(
+        10.0,
+        gt=0,
+        description="longest expected or actual wait for a batch; longer → overloaded at once",
+    )
+    stall_s: float = Field(
+        120.0, gt=0, description="a forward pass running longer is a hung runtime: health 503"
+    )
     public_metrics: bool = Field(False, description="serve /metrics without the API key")
     header_timeout_s: float = Field(
         10.0, gt=0, description="close connections whose request headers take longer"

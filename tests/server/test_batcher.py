@@ -109,13 +109,14 @@ def test_overload_is_answered_at_once(fake_model: EmbeddingModel) -> None:
         batcher.start()
         rec.gate.clear()
         first = asyncio.create_task(batcher.submit(encode(fake_model, ["a", "b", "c"])))
-        await asyncio.sleep(0.05)  # the worker holds one window; the rest wait
-        queued = asyncio.create_task(batcher.submit(encode(fake_model, ["d", "e", "f", "g"])))
+        await asyncio.sleep(0.05)  # "a" is in a forward pass; "b" and "c" still wait
+        assert batcher.queued == 2
+        queued = asyncio.create_task(batcher.submit(encode(fake_model, ["d", "e"])))
         await asyncio.sleep(0)
         with pytest.raises(OverloadedError, match="overloaded"):
-            await batcher.submit(encode(fake_model, ["h"] * 4))
+            await batcher.submit(encode(fake_model, ["h"]))
         rec.gate.set()
-        assert (await first).shape[0] == 3 and (await queued).shape[0] == 4
+        assert (await first).shape[0] == 3 and (await queued).shape[0] == 2
         await batcher.stop()
 
     run(go())
@@ -170,3 +171,17 @@ def test_dead_worker_fails_waiting_requests_and_health(fake_model: EmbeddingMode
         await batcher.stop()
 
     run(go())
+
+
+def test_plan_window_cuts_where_padding_costs_more_than_a_pass() -> None:
+    from lembed.engine.batcher import plan_window
+
+    lengths = [40, 8, 8, 40, 8, 8, 8, 8, 40, 8, 8, 8, 8, 8, 40, 8]
+    plan = plan_window(lengths, budget=2048, max_batch=32, overhead=32)
+    assert sorted(sorted(lengths[i] for i in b) for b in plan) == [[8] * 12, [40] * 4]
+    same = plan_window([10] * 40, budget=2048, max_batch=32, overhead=32)
+    assert [len(b) for b in same] == [8, 32]  # no padding to save: as few passes as allowed
+    sizes = [300] * 10 + [5000]
+    wide = plan_window(sizes, budget=2048, max_batch=32, overhead=32)
+    assert all(len(b) * max(sizes[i] for i in b) <= 2048 or len(b) == 1 for b in wide)
+    assert sorted(i for b in wide for i in b) == list(range(11))

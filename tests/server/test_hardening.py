@@ -26,7 +26,7 @@ def faulty(model: EmbeddingModel, **kw: Any) -> EmbeddingModel:
 def test_burst_of_twice_the_queue(
     in_process: Callable[..., Any], fake_model: EmbeddingModel, route: str
 ) -> None:
-    slow = faulty(fake_model, delay_s=0.05)
+    slow = faulty(fake_model, delay_s=0.25)  # longer than the 32 requests take to arrive
 
     async def go(client: httpx.AsyncClient) -> None:
         async def one(i: int) -> tuple[int, float, httpx.Response]:

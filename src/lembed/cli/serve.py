@@ -83,6 +83,10 @@ def serve(
     ] = False,
     max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
     max_queue: Annotated[int | None, typer.Option(help="most queued inputs")] = None,
+    max_wait_s: Annotated[
+        float | None,
+        typer.Option(help="refuse at once (503/429) when the wait for a batch would pass this"),
+    ] = None,
     batch_tokens: Annotated[int | None, typer.Option(help="token budget per batch")] = None,
     max_batch_size: Annotated[int | None, typer.Option(help="most inputs per batch")] = None,
     reranker: Annotated[
@@ -122,6 +126,7 @@ def serve(
         "max_inputs": max_inputs,
         "max_body_bytes": max_body_bytes,
         "max_queue": max_queue,
+        "max_wait_s": max_wait_s,
         "batch_tokens": batch_tokens,
         "max_batch_size": max_batch_size,
     }
@@ -140,7 +145,14 @@ def serve(
     cross = None
     if reranker is not None and reranker.strip().lower() not in ("", "none", "off"):
         cross = load_cross_encoder(reranker, backend=backend, settings=settings)
-    pool = ModelPool(models, input_types=kinds, max_queue=settings.max_queue)  # type: ignore[arg-type]
+    pool = ModelPool(
+        models,
+        input_types=kinds,  # type: ignore[arg-type]
+        max_queue=settings.max_queue,
+        max_queue_tokens=settings.max_queue_tokens,
+        max_wait_s=settings.max_wait_s,
+        stall_s=settings.stall_s,
+    )
     config = ServerConfig(
         api_key=settings.api_key,
         max_inputs=settings.max_inputs,

@@ -1,18 +1,18 @@
 """The models a server process serves, each with its own dynamic batcher.
 
-``ModelPool.embed`` is the one async engine call every HTTP dialect makes: it validates,
-tokenises (off the event loop), queues the inputs on the model's batcher, and shapes the
-result. Nothing here knows about HTTP.
+``ModelPool.embed`` is the one async engine call every HTTP dialect makes: it validates and
+prefixes the texts, queues them on the model's batcher — whose worker thread tokenises them
+together with the other requests' in one batch call, fits them to the window, and runs the
+forward pass — and shapes the result. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lembed.engine.batcher import Batcher
 from lembed.engine.model import (
@@ -22,14 +22,12 @@ from lembed.engine.model import (
     InputType,
     MatryoshkaWarning,
     Truncate,
+    _truncate_mode,
+    check_texts,
 )
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import normalize_name
-from lembed.runtime.pooling import l2_normalize
 from lembed.runtime.quantize import OutputDtype
-
-# Requests smaller than this tokenise on the event loop: a thread hop costs more than that.
-INLINE_CHARS = 4096
 
 # Names clients use for query/document beyond ours (Cohere, NVIDIA, TEI prompt names).
 INPUT_TYPE_ALIASES: dict[str, InputType] = {
@@ -61,6 +59,18 @@ class ServedModel:
     batcher: Batcher
     input_type: InputType  # the server's default for requests that don't say
     loaded_at: float
+    # Models with task adapters (jina-embeddings-v3) run each task's weights in their own
+    # batches: one more batcher per task beside ``batcher`` (which runs ``model.task``).
+    task_batchers: dict[str | None, Batcher] = field(default_factory=dict)
+
+    def batcher_for(self, task: str | None) -> Batcher:
+        if task == self.model.task or task not in self.task_batchers:
+            return self.batcher
+        return self.task_batchers[task]
+
+    @property
+    def batchers(self) -> list[Batcher]:
+        return [self.batcher, *self.task_batchers.values()]
 
 
 class ModelPool:
@@ -72,6 +82,9 @@ class ModelPool:
         *,
         input_types: dict[str, InputType] | None = None,
         max_queue: int = 4096,
+        max_queue_tokens: int | None = None,
+        max_wait_s: float | None = None,
+        stall_s: float | None = None,
     ) -> None:
         if not models:
             raise ValidationError("serve at least one model")
@@ -81,26 +94,44 @@ class ModelPool:
             kind = defaults.get(model.name, defaults.get("*", "document"))
             if kind not in INPUT_TYPES:
                 raise ValidationError(f"input type for {model.name} must be one of {INPUT_TYPES}")
-            batcher = Batcher(
-                functools.partial(model.forward, normalize=False),
-                model.dim,
-                batch_tokens=model.batch_tokens,
-                max_batch_size=model.max_batch_size,
-                max_queue=max_queue,
+
+            def batcher(model: EmbeddingModel, task: str | None) -> Batcher:
+                return Batcher(
+                    functools.partial(model.forward, normalize=False, task=task),
+                    model.dim,
+                    tokenize=model.tokenizer.encode,
+                    batch_tokens=model.batch_tokens,
+                    max_batch_size=model.max_batch_size,
+                    max_queue=max_queue,
+                    max_queue_tokens=max_queue_tokens,
+                    max_wait_s=max_wait_s,
+                    stall_s=stall_s,
+                )
+
+            others = [t for t in (None, *model.spec.tasks) if model.spec.tasks and t != model.task]
+            self.served.append(
+                ServedModel(
+                    model,
+                    batcher(model, model.task),
+                    kind,
+                    time.time(),
+                    {t: batcher(model, t) for t in others},
+                )
             )
-            self.served.append(ServedModel(model, batcher, kind, time.time()))
 
     async def start(self) -> None:
         for served in self.served:
-            served.batcher.start()
+            for batcher in served.batchers:
+                batcher.start()
 
     async def stop(self) -> None:
         for served in self.served:
-            await served.batcher.stop()
+            for batcher in served.batchers:
+                await batcher.stop()
 
     @property
     def healthy(self) -> bool:
-        return all(s.batcher.alive for s in self.served)
+        return all(b.alive for s in self.served for b in s.batchers)
 
     @property
     def default(self) -> ServedModel:
@@ -132,16 +163,20 @@ class ModelPool:
         start = time.perf_counter()
         served = self.get(name)
         model = served.model
-        kind = parse_input_type(input_type, served.input_type)
-        with warnings.catch_warnings():  # a server answers; it does not print per request
-            warnings.simplefilter("ignore", MatryoshkaWarning)
-            model.check_output(dimensions, dtype)
-        if sum(len(t) for t in texts if isinstance(t, str)) < INLINE_CHARS:
-            encoded = model.encode(texts, input_type=kind, truncate=truncate)
-        else:  # big requests tokenise off the event loop
-            encoded = await asyncio.to_thread(
-                model.encode, texts, input_type=kind, truncate=truncate
-            )
-        pooled = await served.batcher.submit(encoded.encodings)
-        vectors = l2_normalize(pooled) if normalize else pooled
+        kind: str = (
+            input_type  # the model's own named input types: nomic's "clustering", jina's tasks
+            if input_type in model.spec.input_types
+            else parse_input_type(input_type, served.input_type)
+        )
+        mode = _truncate_mode(truncate)
+        if dimensions is None:  # nothing to warn about
+            model.check_output(None, dtype)
+        else:
+            with warnings.catch_warnings():  # a server answers; it does not print per request
+                warnings.simplefilter("ignore", MatryoshkaWarning)
+                model.check_output(dimensions, dtype)
+        prefixed = model.with_prefix(check_texts(texts), kind)
+        fit = functools.partial(model.fit, mode=mode, input_type=kind)
+        batcher = served.batcher_for(model.spec.task(kind))
+        vectors, encoded = await batcher.submit_texts(prefixed, fit, normalize=normalize)
         return model.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)

@@ -14,7 +14,17 @@ from lembed.engine.pool import ModelPool
 from lembed.errors import AuthError
 from lembed.server import errors, health, ollama, openai, parity, rerank, tei
 from lembed.server.console import install as install_console
-from lembed.server.middleware import AUTH_HINT, BodyLimit, DocsGuard, RequestMetrics, key_matches
+from lembed.server.fastpath import FastLane, fast_routes
+from lembed.server.middleware import (
+    AUTH_HINT,
+    BodyLimit,
+    DocsGuard,
+    Receive,
+    RequestMetrics,
+    Scope,
+    Send,
+    key_matches,
+)
 from lembed.server.state import ServerConfig, ServerState
 
 
@@ -27,6 +37,22 @@ async def require_key(request: Request) -> None:
     header = request.headers.get("authorization", "").encode("latin-1")  # the raw bytes
     if not key_matches(header, key):
         raise AuthError(AUTH_HINT)
+
+
+class LembedApp(FastAPI):
+    """FastAPI, entered through the embedding routes' fast lane (:mod:`.fastpath`)."""
+
+    lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.lane is not None:
+            await self.lane(scope, receive, send)
+        else:
+            await self.full(scope, receive, send)
+
+    async def full(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The whole FastAPI app: middleware, routing, dependencies, exception handlers."""
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -47,7 +73,7 @@ def create_app(
         finally:
             await state.stop()
 
-    app = FastAPI(
+    app = LembedApp(
         title="lembed",
         version=__version__,
         description="Local text embeddings over the Ollama, OpenAI and TEI APIs.",
@@ -72,12 +98,17 @@ def create_app(
         dependencies=[] if state.config.public_metrics else guarded,
     )
     for model in pool.served:
-        model.batcher.on_batch = state.metrics.observe_batch
+        for batcher in model.batchers:
+            batcher.on_batch = state.metrics.observe_batch
     if served is not None:
         served.batcher.on_batch = state.metrics.observe_rerank_batch
+    state.metrics.track_batchers(lambda: state.batchers)
     routes = set(app.openapi()["paths"])  # metrics label routes by path, others as "other"
     app.add_middleware(RequestMetrics, metrics=state.metrics, routes=routes)
     app.add_middleware(BodyLimit, max_bytes=state.config.max_body_bytes)
     docs = (app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(DocsGuard, key=state.config.api_key, paths={p for p in docs if p})
+    # the lane checks the key itself: the routers it serves are included with only that guard
+    lanes = fast_routes([ollama.router, openai.router, tei.router])
+    app.lane = FastLane(app.full, state, lanes)
     return app

@@ -76,7 +76,7 @@ class ServerState:
     @property
     def batchers(self) -> list[Batcher]:
         """Every dynamic batcher of this server: the models', then the reranker's."""
-        found = [s.batcher for s in self.pool.served]
+        found = [b for s in self.pool.served for b in s.batchers]  # task batchers too
         return found + ([self.reranker.batcher] if self.reranker is not None else [])
 
     @property

@@ -7,11 +7,14 @@ tests run on it; numerical agreement is tested on the real backends.
 For failure tests it can also be slow (``delay_s`` per forward pass) and inject faults
 (``LEMBED_FAKE_FAULT``): ``nan`` returns a NaN in every batch, ``error`` raises like a
 failing runtime, ``crash`` kills the inference worker (a ``BaseException`` the batcher
-cannot recover from, as a segfaulting or wedged runtime would).
+cannot recover from, as a segfaulting runtime would), ``hang`` blocks the forward pass
+until :meth:`FakeBackend.release` (a wedged runtime: the batcher's stall watchdog must
+notice).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Literal
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from lembed.runtime.tokenizer import Batch
 
-Fault = Literal["", "nan", "error", "crash"]
+Fault = Literal["", "nan", "error", "crash", "hang"]
 
 
 class InjectedCrash(BaseException):
@@ -43,6 +46,12 @@ class FakeBackend:
         self._table = rng.standard_normal((vocab_size, dim), dtype=np.float32)
         self.delay_s = delay_s
         self.fault = fault
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """End every hung forward pass (and the ``hang`` fault)."""
+        self.fault = ""
+        self._released.set()
 
     def forward(self, batch: Batch) -> np.ndarray:
         if self.delay_s:
@@ -51,6 +60,8 @@ class FakeBackend:
             raise RuntimeError("injected backend failure")
         if self.fault == "crash":
             raise InjectedCrash("injected worker crash")
+        if self.fault == "hang":
+            self._released.wait()
         hidden = np.asarray(self._table[batch.input_ids % self._table.shape[0]])
         if self.fault == "nan":
             hidden[0, 0, 0] = np.nan

@@ -158,6 +158,29 @@ def plan_chunks(
     return out, cleaner.report
 
 
+def load_into(
+    path: Path,
+    docs: list[Document],
+    skipped: list[Skipped],
+    unreadable: set[str],
+    emptied: set[str],
+    text_field: str,
+    max_file_mb: float | None,
+) -> None:
+    """Load one file as every index engine does: documents with text go to ``docs``; a
+    file that failed to load goes to ``unreadable`` (its chunks are kept), one whose text is
+    empty to ``emptied`` (it keeps none); each reason to ``skipped``."""
+    loaded, problems = load(path, text_field=text_field, max_mb=max_file_mb)
+    skipped += problems
+    unreadable.update(s.source.split("#", 1)[0] for s in problems if "#" not in s.source)
+    for doc in loaded:
+        if any(s.text.strip() for s in doc.sections):
+            docs.append(doc)
+        else:  # an emptied file keeps no chunks
+            skipped.append(Skipped(doc.source, "no text", failed=False))
+            emptied.add(doc.source)
+
+
 def _under(source: str, roots: Sequence[str]) -> bool:
     path = source.split("#", 1)[0]
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
@@ -228,15 +251,7 @@ def index(
     unreadable: set[str] = set()  # files that failed to load: their chunks are kept
     emptied: set[str] = set()
     for n, path in enumerate(files, start=1):
-        loaded, skipped = load(path, text_field=text_field, max_mb=max_file_mb)
-        report.skipped += skipped
-        unreadable.update(s.source.split("#", 1)[0] for s in skipped if "#" not in s.source)
-        for doc in loaded:
-            if any(s.text.strip() for s in doc.sections):
-                docs.append(doc)
-            else:  # an emptied file keeps no chunks
-                report.skipped.append(Skipped(doc.source, "no text", failed=False))
-                emptied.add(doc.source)
+        load_into(path, docs, report.skipped, unreadable, emptied, text_field, max_file_mb)
         notify(Progress("load", n, len(files), 0, 0, 0, time.perf_counter() - start))
     report.documents = len(docs)
 

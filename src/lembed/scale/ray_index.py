@@ -40,11 +40,12 @@ import numpy as np
 from lembed import errors
 from lembed.errors import BackendError, LembedError, StoreError, ValidationError, require
 from lembed.ingest.clean import Boilerplate, candidates_of
-from lembed.ingest.loaders import Document, Skipped, discover, load
+from lembed.ingest.loaders import MAX_FILE_MB, Document, Skipped, discover
 from lembed.ingest.pipeline import (
     IndexReport,
     PendingChunk,
     Progress,
+    load_into,
     plan_chunks,
     stale_chunks,
 )
@@ -138,15 +139,9 @@ def load_rows(paths: Sequence[str], text_field: str, share: float) -> dict[str, 
     info = _Loaded()
     docs: list[Document] = []
     for raw in paths:
-        loaded, skipped = load(Path(raw), text_field=text_field)
-        info.skipped += skipped
-        info.unreadable.update(s.source.split("#", 1)[0] for s in skipped if "#" not in s.source)
-        for doc in loaded:
-            if any(s.text.strip() for s in doc.sections):
-                docs.append(doc)
-            else:  # an emptied file keeps no chunks
-                info.skipped.append(Skipped(doc.source, "no text"))
-                info.emptied.add(doc.source)
+        load_into(
+            Path(raw), docs, info.skipped, info.unreadable, info.emptied, text_field, MAX_FILE_MB
+        )
     for doc in docs:
         rows["kind"].append("doc")
         rows["source"].append(doc.source)

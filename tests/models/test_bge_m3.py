@@ -236,3 +236,22 @@ def test_a_missing_head_says_how_to_get_it(hub: Path, settings: Settings) -> Non
             model.embed("x", output="multivector")
     finally:
         keep.rename(moved)
+
+
+def test_pull_fetches_what_the_fixture_loads_from(folder: Path) -> None:
+    """`lembed pull bge-m3` asks the hub for every file the offline load reads: the heads
+    and, as the repo has no safetensors, pytorch_model.bin."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    from lembed.models.catalog import find
+    from lembed.models.pull import allow_patterns
+
+    repo = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    repo += ["imgs/bm25.jpg", "long.jpg", "onnx/Constant_7_attr__value"]
+    spec = find("bge-m3")
+    patterns = allow_patterns(spec, torch_weights=True)
+    wanted = set(filter_repo_objects(repo, allow_patterns=patterns))
+    assert wanted == {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    # The first pass (a repo with safetensors stops there) leaves the .bin alone.
+    first = set(filter_repo_objects(repo, allow_patterns=allow_patterns(spec)))
+    assert first == wanted - {"pytorch_model.bin"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # Bumped whenever the export recipe changes, so caches made by an older recipe are not reused.
+# Protobuf caps one file at 2 GiB: a graph whose weights pass this many bytes (bge-m3 fp32:
+# 2.3 GB) keeps them in one external-data file beside it, ``<graph>.onnx_data`` as the hub's
+# onnx/ folders name it. ONNX Runtime finds it by the relative name stored in the graph.
+EXTERNAL_DATA_BYTES = 2**31 - 2**27  # 1.875 GiB, headroom for the graph's own protobuf
 EXPORT_RECIPE = "eager-attention-v2;native-ports-v1;int8-dynamic+blockwise-down-v1"
 
 
@@ -118,19 +123,66 @@ def export_onnx(
     dummy = tuple(example[name] for name in accepted)
     axes = {name: {0: "batch", 1: "sequence"} for name in accepted}
     axes[head.output] = {0: "batch", 1: "sequence"} if head.rank == 3 else {0: "batch"}
-    with torch.no_grad(), warnings.catch_warnings():
+    with (
+        torch.no_grad(),
+        warnings.catch_warnings(),
+        tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch,
+    ):
         warnings.simplefilter("ignore")  # tracer chatter; the graph is checked below instead
+        raw = Path(scratch) / "raw" / "model.onnx"  # torch may write >2 GB graphs as many files
+        raw.parent.mkdir()
         torch.onnx.export(
             LastHidden().eval(),
             dummy,
-            str(target),
+            str(raw),
             input_names=list(accepted),
             output_names=[head.output],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
+        save_graph(raw, target, Path(scratch))
     _check_export(hf, accepted, target, torch, head)
+
+
+def external_data_name(graph: Path) -> str:
+    """The external-data file of ``graph``: ``model.onnx`` → ``model.onnx_data`` (the name
+    ``_atomic``'s temporary ``.model.onnx.<pid>.tmp`` will end up with)."""
+    name = graph.name
+    if name.startswith(".") and name.endswith(".tmp"):
+        name = name[1:].rsplit(".", 2)[0]
+    return f"{name}_data"
+
+
+def save_graph(raw: Path, target: Path, scratch: Path) -> None:
+    """Write the exported graph ``raw`` to ``target``: one file, or, past
+    :data:`EXTERNAL_DATA_BYTES` of weights, the graph plus one external-data file (moved in
+    place before the graph, so a graph on disk always finds its weights)."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(raw))
+    weights = sum(
+        len(t.raw_data) if t.raw_data else numpy_helper.to_array(t).nbytes
+        for t in proto.graph.initializer
+    )
+    if weights <= EXTERNAL_DATA_BYTES:
+        onnx.save_model(proto, str(target))
+        return
+    data = external_data_name(target)
+    staged = scratch / "external" / data.removesuffix("_data")
+    staged.parent.mkdir()
+    onnx.save_model(
+        proto,
+        str(staged),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data,
+        size_threshold=1024,
+    )
+    log.info("%s: %.2f GB of weights, stored as external data %s", target, weights / 1e9, data)
+    os.replace(staged.parent / data, target.parent / data)
+    os.replace(staged, target)
 
 
 def _types(hf: Any, head: Head, shape: tuple[int, int]) -> Any:

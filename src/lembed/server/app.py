@@ -12,7 +12,7 @@ from lembed import __version__
 from lembed.engine.cross_encoder import CrossEncoder, ServedCrossEncoder
 from lembed.engine.pool import ModelPool
 from lembed.errors import AuthError
-from lembed.server import errors, health, ollama, openai, parity, rerank, tei
+from lembed.server import errors, health, ollama, openai, parity, rerank, sparse, tei
 from lembed.server.console import install as install_console
 from lembed.server.fastpath import FastLane, fast_routes
 from lembed.server.middleware import (
@@ -88,6 +88,7 @@ def create_app(
     app.include_router(tei.router, dependencies=guarded)
     app.include_router(rerank.router, dependencies=guarded)
     app.include_router(parity.router, dependencies=guarded)  # /api/pull, Infinity, TEI extras
+    app.include_router(sparse.router, dependencies=guarded)  # TEI /embed_sparse
     install_console(app, guarded)  # the web console, its assets and the API it calls
     app.add_api_route(
         "/metrics",

@@ -15,6 +15,12 @@ when the collection is created): ``qdrant+http://host:6333?shards=12&replicas=2&
 write_consistency=2&on_disk=true`` sets ``shard_number``, ``replication_factor``,
 ``write_consistency_factor`` and keeps vectors and payloads on disk (with ``--quantization``
 the quantised copy stays in RAM and searches rescore from disk). See docs/scale.md.
+
+Hybrid search: a collection opened with ``sparse=True`` carries, beside its dense vector, a
+named sparse vector ``"sparse"`` (bge-m3's lexical weights: token id → weight). Points get
+both in one upsert; ``query_sparse`` ranks by the sparse dot product (the lexical matching
+score) and ``query_hybrid`` fuses the dense and the sparse candidate lists with Qdrant's
+reciprocal rank fusion, all inside Qdrant (server or local mode).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from lembed.errors import StoreError, ValidationError, require
+from lembed.runtime.outputs import SparseVector
 from lembed.stores.base import (
     CollectionInfo,
     Hit,
@@ -46,6 +53,7 @@ Quantization = Literal["none", "int8", "binary"]
 QUANTIZATIONS: tuple[Quantization, ...] = ("none", "int8", "binary")
 _BATCH = 256
 _PAGE = 1000
+SPARSE = "sparse"  # the named sparse vector of a hybrid collection
 
 
 def point_id(id_: str) -> str:
@@ -136,12 +144,15 @@ def check_quantization(value: str) -> Quantization:
 class QdrantStore:
     """One Qdrant collection through qdrant-client."""
 
-    def __init__(self, client: Any, name: str, dim: int, quantized: bool) -> None:
+    def __init__(
+        self, client: Any, name: str, dim: int, quantized: bool, sparse: bool = False
+    ) -> None:
         self._client = client
         self._m = require("qdrant_client.models", "qdrant", "the Qdrant store")
         self.name = name
         self.dim = dim
         self._quantized = quantized
+        self.sparse = sparse  # has the named sparse vector (hybrid search)
 
     def _filter(self, where: Where | None) -> Any:
         if not where:
@@ -161,18 +172,46 @@ class QdrantStore:
         vectors: np.ndarray,
         texts: Sequence[str],
         metadatas: Sequence[Metadata],
+        sparse: Sequence[SparseVector] | None = None,
     ) -> None:
+        """Insert or replace points; ``sparse`` (one per point) fills the sparse vector."""
         vecs = check_batch(ids, vectors, texts, metadatas, self.dim)
+        if sparse is not None:
+            if not self.sparse:
+                raise ValidationError(
+                    f"collection {self.name!r} has no sparse vector: create it with sparse=True"
+                )
+            if len(sparse) != len(ids):
+                raise ValidationError(f"upsert needs {len(ids)} sparse vectors, got {len(sparse)}")
         for start in range(0, len(ids), _BATCH):
             points = [
                 self._m.PointStruct(
                     id=point_id(ids[i]),
-                    vector=vecs[i].tolist(),
+                    vector=self._vector(vecs[i], sparse[i] if sparse is not None else None),
                     payload=payload(ids[i], texts[i], metadatas[i]),
                 )
                 for i in range(start, min(start + _BATCH, len(ids)))
             ]
             self._client.upsert(self.name, points=points, wait=True)
+
+    def _vector(self, dense: np.ndarray, sparse: SparseVector | None) -> Any:
+        if not self.sparse:
+            return dense.tolist()
+        named: dict[str, Any] = {"": dense.tolist()}
+        if sparse is not None and len(sparse.indices):
+            named[SPARSE] = self._sparse(sparse)
+        return named
+
+    def _sparse(self, vec: SparseVector) -> Any:
+        indices = np.asarray(vec.indices)
+        values = np.asarray(vec.values, dtype=np.float32)
+        if indices.shape != values.shape or indices.ndim != 1:
+            raise ValidationError("a sparse vector needs as many indices as values")
+        if len(indices) and (indices.min() < 0 or len(set(indices.tolist())) != len(indices)):
+            raise ValidationError("sparse indices must be distinct non-negative integers")
+        if not np.all(np.isfinite(values)):
+            raise ValidationError("sparse values contain NaN or infinity")
+        return self._m.SparseVector(indices=indices.tolist(), values=values.tolist())
 
     def query(self, vector: np.ndarray, k: int = 10, where: Where | None = None) -> list[Hit]:
         check_k(k)
@@ -190,11 +229,56 @@ class QdrantStore:
             search_params=params,
             with_payload=True,
         )
-        hits = []
-        for point in res.points:
-            id_, text, meta = unpack(point.payload)
-            hits.append(Hit(id_, float(point.score), text, meta))
-        return hits
+        return _hits(res.points)
+
+    def _check_sparse(self) -> None:
+        if not self.sparse:
+            raise ValidationError(
+                f"collection {self.name!r} has no sparse vector: create it with sparse=True"
+            )
+
+    def query_sparse(
+        self, sparse: SparseVector, k: int = 10, where: Where | None = None
+    ) -> list[Hit]:
+        """Best ``k`` by the sparse dot product (scores are lexical matching scores, >= 0)."""
+        check_k(k)
+        self._check_sparse()
+        res = self._client.query_points(
+            self.name,
+            query=self._sparse(sparse),
+            using=SPARSE,
+            limit=k,
+            query_filter=self._filter(where),
+            with_payload=True,
+        )
+        return _hits(res.points)
+
+    def query_hybrid(
+        self,
+        vector: np.ndarray,
+        sparse: SparseVector,
+        k: int = 10,
+        where: Where | None = None,
+        candidates: int | None = None,
+    ) -> list[Hit]:
+        """Dense and sparse candidates (``candidates`` each, default ``max(4k, 50)``) fused by
+        reciprocal rank fusion in Qdrant; scores are RRF scores, not cosines."""
+        check_k(k)
+        self._check_sparse()
+        m = self._m
+        limit = candidates or max(4 * k, 50)
+        flt = self._filter(where)
+        res = self._client.query_points(
+            self.name,
+            prefetch=[
+                m.Prefetch(query=unit(vector, self.dim)[0].tolist(), limit=limit, filter=flt),
+                m.Prefetch(query=self._sparse(sparse), using=SPARSE, limit=limit, filter=flt),
+            ],
+            query=m.FusionQuery(fusion=m.Fusion.RRF),
+            limit=k,
+            with_payload=True,
+        )
+        return _hits(res.points)
 
     def delete(self, ids: Sequence[str] | None = None, where: Where | None = None) -> None:
         if ids:
@@ -228,6 +312,14 @@ class QdrantStore:
 
     def close(self) -> None:
         pass
+
+
+def _hits(points: Sequence[Any]) -> list[Hit]:
+    hits = []
+    for point in points:
+        id_, text, meta = unpack(point.payload)
+        hits.append(Hit(id_, float(point.score), text, meta))
+    return hits
 
 
 @translate_errors("qdrant")
@@ -274,22 +366,30 @@ class QdrantClient:
             return m.BinaryQuantization(binary=m.BinaryQuantizationConfig(always_ram=True))
         return None
 
-    def open(self, name: str, dim: int, model: str | None = None) -> QdrantStore:
+    def open(
+        self, name: str, dim: int, model: str | None = None, *, sparse: bool = False
+    ) -> QdrantStore:
+        """Open ``name``, creating it if missing; ``sparse=True`` adds the named sparse vector
+        for hybrid search (an existing collection without one is an error)."""
         if not self._client.collection_exists(name):
             meta: dict[str, Any] = {"lembed_dim": dim, "lembed_quantization": self.quantization}
             if model:
                 meta["lembed_model"] = model
+            sparse_config = {SPARSE: self._m.SparseVectorParams()} if sparse else None
             self._client.create_collection(
                 name,
                 vectors_config=self._m.VectorParams(
                     size=dim, distance=self._m.Distance.COSINE, on_disk=self.cluster.on_disk or None
                 ),
                 quantization_config=self._quantization_config(),
+                sparse_vectors_config=sparse_config,
                 metadata=meta,
                 **self.cluster.create_args(),
             )
         store = self.get(name)
         check_dim(name, store.dim, dim)
+        if sparse and not store.sparse:
+            raise StoreError(f"collection {name!r} in {self.uri} has no sparse vector")
         return store
 
     def get(self, name: str) -> QdrantStore:
@@ -297,8 +397,9 @@ class QdrantClient:
             raise StoreError(f"no collection {name!r} in {self.uri}")
         info = self._client.get_collection(name)
         size = info.config.params.vectors.size
+        sparse = SPARSE in (info.config.params.sparse_vectors or {})
         return QdrantStore(
-            self._client, name, int(size), info.config.quantization_config is not None
+            self._client, name, int(size), info.config.quantization_config is not None, sparse
         )
 
     def collections(self) -> list[CollectionInfo]:

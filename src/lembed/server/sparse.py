@@ -1,0 +1,96 @@
+"""TEI's ``POST /embed_sparse``: a model's sparse lexical weights, ``[[{"index", "value"}]]``.
+
+TEI serves SPLADE models here; lembed serves the models whose catalog entry has a
+``sparse`` head (bge-m3: its lexical weights, ``relu(sparse_linear(hidden))`` max-pooled
+per token id, special tokens dropped). ``index`` is a token id of the model's tokenizer,
+``value`` its weight; pairs come in ascending ``index`` order and only with ``value > 0``.
+The score of two sparse embeddings is their dot product.
+
+A model without a sparse head answers TEI's 424 (as TEI does for non-SPLADE models). The
+inputs run outside the dense batcher, one request at a time per thread, in the model's
+own token-budget batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from lembed.engine.model import Truncate, check_texts
+from lembed.engine.pool import parse_input_type
+from lembed.errors import BackendError
+from lembed.server.errors import TEI_ERRORS
+from lembed.server.state import (
+    STRICT,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+    Text,
+    Texts,
+    timing_headers,
+)
+from lembed.server.tei import Direction
+
+router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
+
+
+class EmbedSparseRequest(BaseModel):
+    model_config = STRICT
+
+    inputs: Text | Texts
+    truncate: bool | None = Field(
+        None, description="default: false, or the server's --auto-truncate"
+    )
+    truncation_direction: Direction = "Right"
+    prompt_name: InputTypeName = Field(
+        None, description="query | document (passage): which of the model's prefixes to apply"
+    )
+    model: ModelName | None = Field(None, description="lembed extension: a served model name")
+
+
+class SparseValue(BaseModel):
+    index: int = Field(description="a token id of the model's tokenizer")
+    value: float = Field(description="its lexical weight (> 0)")
+
+
+class NoSparseHeadError(BackendError):
+    """The served model has no sparse output (TEI: 424, as for a non-SPLADE model)."""
+
+    code = "no_sparse_output"
+
+
+@router.post("/embed_sparse", response_model=list[list[SparseValue]])
+async def embed_sparse(body: EmbedSparseRequest, state: State) -> FastJSON:
+    served = state.pool.get(body.model)
+    model = served.model
+    texts = check_texts(body.inputs)
+    state.check_count(texts)
+    if "sparse" not in model.spec.outputs:
+        with_sparse = [s.model.name for s in state.pool.served if "sparse" in s.model.spec.outputs]
+        raise NoSparseHeadError(
+            f"{model.name} has no sparse output; models with one: bge-m3"
+            + (f" (served here: {', '.join(with_sparse)})" if with_sparse else "")
+        )
+    direction: Truncate = "left" if body.truncation_direction.lower() == "left" else "right"
+    # TEI's default: no truncation, unless the server runs with --auto-truncate
+    cut = (
+        body.truncate
+        if body.truncate is not None
+        else getattr(state.config, "auto_truncate", False)
+    )
+    result = await asyncio.to_thread(
+        model.embed,
+        texts,
+        input_type=parse_input_type(body.prompt_name, served.input_type),
+        truncate=direction if cut else "error",
+        output="sparse",
+    )
+    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
+    out = [
+        [{"index": int(i), "value": float(v)} for i, v in zip(s.indices, s.values, strict=True)]
+        for s in result.sparse or []
+    ]
+    return FastJSON(out, headers=timing_headers(result.seconds, result.prompt_tokens))

@@ -225,6 +225,20 @@ def test_jina_task_adapters_make_query_and_document_differ(
         assert np.median(_cos(query, doc)) < 0.999, backend
 
 
+def test_jina_repository_graph_gets_the_task_id(settings: Settings) -> None:
+    """jina's own onnx/model.onnx (a task_id input) is used, fed each task's index."""
+    checkpoint = ck.jina_checkpoint(window=64, with_onnx=True)
+    model = _load(checkpoint, "onnx", settings)
+    texts = ck.varied_texts(40, seed=7, long_words=70)
+    for kind, task in (("query", "retrieval.query"), ("text-matching", "text-matching")):
+        assert getattr(model.backend_for(task), "graph", None) == checkpoint.path / "onnx" / (
+            "model.onnx"
+        )
+        want = _reference(checkpoint.references[task], 64, texts, ck.JINA_INSTRUCTIONS[task])
+        got = model.embed(texts, input_type=kind).vectors
+        assert _cos(got, want).min() >= 0.9999, kind
+
+
 def test_jina_none_runs_the_bare_weights(models: dict[tuple[str, str], EmbeddingModel]) -> None:
     texts = ck.varied_texts(30, seed=5)
     checkpoint = ck.jina_checkpoint(window=64)

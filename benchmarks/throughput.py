@@ -11,7 +11,11 @@ One run measures, interleaved over ``--rounds`` rounds (medians reported):
 * model-FLOPs utilisation against a GEMM peak measured here twice: numpy's BLAS on large
   square matrices, and ONNX Runtime's own MatMul on the model's layer shapes (the ceiling
   of the onnx backend);
-* cosine agreement of each lembed engine with sentence-transformers on the same texts.
+* cosine agreement of each lembed engine with sentence-transformers on the same texts;
+* with ``--engines onnx openvino openvino-bf16``: the precision modes' throughput ratio and
+  min cosine against lembed onnx fp32 in the same run (``× onnx``, ``cos min onnx``).
+  ``openvino-bf16`` is what users get (bf16 only where the CPU has AMX-BF16, else fp32);
+  ``openvino-bf16-forced`` runs bf16 even where it does not pay, to measure it.
 
 Run from the repository root::
 
@@ -57,6 +61,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 BASELINE = "sentence-transformers"
+FP32 = "lembed onnx"  # the fp32 engine the precision modes are measured against
 
 
 # -- workloads --------------------------------------------------------------------------
@@ -115,12 +120,25 @@ def sentence_transformers_engine(model_dir: Path, batch_size: int, threads: int)
     return Engine(BASELINE, embed, load, info)
 
 
-def lembed_engine(name: str, settings: Any, **load_args: Any) -> Engine:
+def lembed_engine(name: str, settings: Any, force_bf16: bool = False, **load_args: Any) -> Engine:
     from lembed.engine.load import load_model
 
     load_model(settings=settings, **load_args)  # builds/caches the graph: not timed
     start = time.perf_counter()
     model = load_model(settings=settings, **load_args)
+    if force_bf16:  # bf16 even where it does not pay (measurement only)
+        from lembed.engine.model import EmbeddingModel
+        from lembed.runtime.backends.openvino import OpenVinoBackend
+
+        graph = model.backend.graph  # type: ignore[attr-defined]
+        forced = OpenVinoBackend(graph, threads=settings.threads, precision="bf16", detect=False)
+        model = EmbeddingModel(
+            model.resolved,
+            model.tokenizer,
+            forced,
+            batch_tokens=model.batch_tokens,
+            max_batch_size=model.max_batch_size,
+        )
     load = time.perf_counter() - start
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -132,6 +150,8 @@ def lembed_engine(name: str, settings: Any, **load_args: Any) -> Engine:
         "max_batch_size": model.max_batch_size,
         **{k: v for k, v in load_args.items() if isinstance(v, str)},
     }
+    if hasattr(model.backend, "precision"):
+        info["precision"] = model.backend.precision  # what ran, after any fallback
     graph = getattr(model.backend, "graph", None)
     if graph is not None:
         info["graph"] = str(graph)
@@ -282,6 +302,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log("loading engines")
     engines = [sentence_transformers_engine(model_dir, args.st_batch_size, threads)]
     for name in args.engines:
+        if name.startswith("openvino"):
+            bf16 = settings.model_copy(update={"precision": "bf16" if "bf16" in name else "fp32"})
+            engines.append(
+                lembed_engine(
+                    f"lembed {name}", bf16, force_bf16=name.endswith("forced"), backend="openvino"
+                )
+            )
+            continue
         quant = "int8" if name.endswith("int8") else "none"
         engines.append(lembed_engine(f"lembed {name}", settings, backend="onnx", quantize=quant))
 
@@ -347,6 +375,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if engine.name != BASELINE:
                 cos = (vectors[wname][engine.name] * vectors[wname][BASELINE]).sum(axis=1)
                 row["cosine_vs_baseline"] = {"mean": float(cos.mean()), "min": float(cos.min())}
+            if FP32 in seconds[wname] and engine.name not in (BASELINE, FP32):
+                fp32 = seconds[wname][FP32]
+                cos = (vectors[wname][engine.name] * vectors[wname][FP32]).sum(axis=1)
+                row["speedup_vs_onnx"] = statistics.median(fp32) / med
+                row["speedup_vs_onnx_per_round"] = [b / t for b, t in zip(fp32, times, strict=True)]
+                row["cosine_min_vs_onnx"] = float(cos.min())
             rows[engine.name] = row
         results[wname] = {
             "texts": len(texts),
@@ -394,7 +428,9 @@ def machine(threads: int) -> dict[str, Any]:
                 flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    isa = sorted(flags & {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16"})
+    isa = sorted(
+        flags & {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16"}
+    )
     return {
         "cpu": cpu or platform.processor(),
         "isa": isa,
@@ -428,18 +464,25 @@ def table(report: dict[str, Any]) -> str:
     ]
     head = (
         f"{'workload':10} {'engine':24} {'tok/s':>8} {'emb/s':>8} {'× base':>7} "
-        f"{'GFLOP/s':>8} {'MFU np':>7} {'MFU ort':>7} {'cos mean':>9} {'cos min':>8}"
+        f"{'GFLOP/s':>8} {'MFU np':>7} {'MFU ort':>7} {'cos mean':>9} {'cos min':>8} "
+        f"{'× onnx':>7} {'cos min onnx':>12}"
     )
     lines += [head, "-" * len(head)]
     for wname in ("sentences", "passages"):
         w = report["results"][wname]
         for name, row in w["engines"].items():
             cos = row.get("cosine_vs_baseline")
+            vs = (
+                f" {row['speedup_vs_onnx']:6.2f}× {row['cosine_min_vs_onnx']:12.6f}"
+                if "speedup_vs_onnx" in row
+                else f" {'—':>7} {'—':>12}"
+            )
             lines.append(
                 f"{wname:10} {name:24} {row['tokens_per_s']:8.0f} {row['embeddings_per_s']:8.1f} "
                 f"{row['speedup_vs_baseline']:6.2f}× {row['gflops']:8.1f} "
                 f"{row['mfu_numpy']:6.0%} {row['mfu_onnxruntime']:7.0%} "
                 + (f"{cos['mean']:9.5f} {cos['min']:8.5f}" if cos else f"{'—':>9} {'—':>8}")
+                + vs
             )
         lines.append(
             f"{'':10} ({w['texts']} texts, {w['mean_tokens']:.1f} tokens each on average, "
@@ -479,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--engines",
         nargs="+",
         default=["onnx", "onnx-int8"],
-        choices=["onnx", "onnx-int8"],
+        choices=["onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-bf16-forced"],
         help="lembed engines besides the sentence-transformers baseline",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")

@@ -82,13 +82,16 @@ def start_infinity(port: int, venv: Path) -> subprocess.Popen[bytes]:
     exe = venv / "bin" / "infinity_emb"
     if not exe.exists():
         raise SystemExit(f"{exe} is missing: run `bash benchmarks/infinity_setup.sh`")
-    cmd = [str(exe), "v2", "--model-id", str(venv / "model"), "--engine", "optimum"]
+    # Run from the model folder with --model-id ".": infinity lists a local folder's files
+    # with their folder prefix, and optimum 2.x matches the graph by bare file name.
+    cmd = [str(exe), "v2", "--model-id", ".", "--engine", "optimum"]
     cmd += ["--device", "cpu", "--batch-size", "32", "--served-model-name", "all-minilm"]
     cmd += ["--onnx-disable-optimize", "--no-model-warmup", "--port", str(port)]
     cmd += ["--host", "127.0.0.1", "--log-level", "warning"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0"}
     log = (venv / "serve.log").open("wb")
-    return wait_healthy(port, subprocess.Popen(cmd, stdout=log, stderr=log, env=env))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, cwd=venv / "model")
+    return wait_healthy(port, proc)
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:

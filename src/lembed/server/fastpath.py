@@ -147,7 +147,7 @@ def _replay(
     chunks: list[bytes], receive: Receive, last: Message | None, more: bool = False
 ) -> Receive:
     """A ``receive`` that gives the body read so far again, then carries on."""
-    pending = [
+    pending: list[Message] = [
         {"type": "http.request", "body": c, "more_body": more or i < len(chunks) - 1}
         for i, c in enumerate(chunks)
     ]

@@ -124,6 +124,16 @@ def test_assets_and_api_need_the_key(fake_model: EmbeddingModel, indexed: str) -
     }
 
 
+def test_without_a_key_the_assets_load(fake_model: EmbeddingModel) -> None:
+    async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await c.get("/console/app.js"), await c.get("/console/app.css")]
+
+    js, css = call(fake_model, "memory:", go)
+    assert js.status_code == css.status_code == 200
+    assert js.headers["content-type"].startswith("text/javascript") and "/v1/compare" in js.text
+    assert css.headers["content-type"].startswith("text/css")
+
+
 def test_collections_sources_chunks_map(fake_model: EmbeddingModel, indexed: str) -> None:
     async def go(c: httpx.AsyncClient) -> list[Any]:
         listing = (await c.get("/v1/collections")).json()
@@ -246,6 +256,7 @@ def test_a_collection_of_an_unserved_model(fake_model: EmbeddingModel) -> None:
 
 def test_helpers() -> None:
     assert sentences("One. Two! Three?\n\nFour") == ["One.", "Two!", "Three?", "Four"]
+    assert sentences("# Cats\n\nCats sleep a lot. They purr.") == ["Cats sleep a lot."]
     assert sentences("e.g. a list") == ["e.g. a list"]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((20, 5)).astype(np.float32)

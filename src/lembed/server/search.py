@@ -78,8 +78,12 @@ class AskRequest(BaseModel):
 
 
 def sentences(text: str) -> list[str]:
-    """``text`` cut into sentences (on . ! ? before a capital, or a blank line)."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """``text`` cut into sentences (on . ! ? before a capital, or a blank line), as they are
+    written (so a client can find them in the text); pieces under 3 words (headings) only
+    when there is nothing else."""
+    pieces = [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    long = [s for s in pieces if len(s.split()) >= 3]
+    return long or pieces
 
 
 async def best_sentences(

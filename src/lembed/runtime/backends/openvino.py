@@ -4,11 +4,12 @@
 exact-enough mode where the CPU multiplies bf16 in hardware tiles (AMX-BF16, Sapphire
 Rapids and later): an earlier probe measured 1.8x the fp32 engine at min cosine 0.99994 on
 such a CPU. Without AMX it does not pay: on a Xeon with AVX512-BF16 and AVX512-FP16 but no
-AMX (this project's build machine), bf16 ran at 0.6-0.8x and f16 at 0.6-0.8x of
-ONNX Runtime fp32 (one thread, STS sentences and 256-token passages). So bf16 engages only
-where :func:`bf16_pays` finds AMX-BF16 and OpenVINO reports BF16; elsewhere it warns once
-and runs fp32. OpenVINO is an extra (``pip install 'lembed[openvino]'``), imported here
-only.
+AMX (this project's build machine), bf16 ran at 0.6-0.9x and f16 at 0.6-0.8x of
+ONNX Runtime fp32 (one thread, STS sentences and 240-token passages; benchmarks/throughput.py
+--engines onnx openvino-bf16-forced: 0.72x / 0.86x at min cosine 0.99998 / 0.99997).
+So bf16 engages only where :func:`bf16_pays` finds AMX-BF16 and OpenVINO reports BF16;
+elsewhere it warns once and runs fp32. OpenVINO is an extra
+(``pip install 'lembed[openvino]'``), imported here only.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def bf16_pays(capabilities: Iterable[str], flags: Iterable[str]) -> str | None:
     if "BF16" not in set(capabilities):
         return "OpenVINO reports no BF16 support on this CPU"
     if "amx_bf16" not in set(flags):
-        return "this CPU has no AMX-BF16 (bf16 without it measured 0.6-0.8x of fp32 on AVX512-BF16)"
+        return "this CPU has no AMX-BF16 (bf16 without it measured 0.6-0.9x of fp32 on AVX512-BF16)"
     return None
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed.engine.cross_encoder import Ranked, ServedCrossEncoder, rank
 from lembed.errors import ModelNotFoundError
@@ -49,7 +49,9 @@ class RerankRequest(BaseModel):
 
     query: Text
     documents: Texts
-    top_n: Integer | None = Field(None, ge=1, description="keep the best N (default: all)")
+    top_n: (
+        Annotated[Integer, Field(ge=1), WithJsonSchema({"type": "integer", "minimum": 1})] | None
+    ) = Field(None, description="keep the best N (default: all)")
     return_documents: bool = False
     model: str | None = None
     raw_scores: bool = Field(False, description="lembed extension: logits, not (0, 1) scores")

@@ -56,7 +56,7 @@ def embed(
     loaded = load_model(model, backend=backend, quantize=quantize, settings=settings)
     result = loaded.embed(
         items,
-        input_type=input_type,  # type: ignore[arg-type]
+        input_type=input_type,
         dimensions=dimensions,
         dtype=dtype,  # type: ignore[arg-type]
         truncate=truncate,  # type: ignore[arg-type]

@@ -92,9 +92,11 @@ def test_root_html_for_browsers_text_for_clients(fake_model: EmbeddingModel) -> 
     async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
         browser = await c.get("/", headers={"accept": "text/html,*/*;q=0.8"})
         curl = await c.get("/", headers={"accept": "*/*", "user-agent": "curl/8.5.0"})
-        return [browser, curl]
+        head = await c.head("/")  # Ollama's CLI heartbeat
+        return [browser, curl, head]
 
-    browser, curl = call(fake_model, "memory:", go, ServerConfig(api_key="k"))
+    browser, curl, head = call(fake_model, "memory:", go, ServerConfig(api_key="k"))
+    assert head.status_code == 200 and head.content == b""
     assert browser.status_code == 200 and browser.headers["content-type"].startswith("text/html")
     assert 'id="login"' in browser.text and '"/console/"' in browser.text
     assert curl.status_code == 200 and curl.text == "lembed is running"

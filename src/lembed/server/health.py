@@ -28,6 +28,12 @@ async def root(request: Request) -> Response:
     return PlainTextResponse("lembed is running")
 
 
+@router.head("/", include_in_schema=False)
+async def root_head() -> Response:
+    """Ollama's CLI probes ``HEAD /`` before each command; Ollama answers 200."""
+    return PlainTextResponse("lembed is running")
+
+
 class Healthy(BaseModel):
     status: Literal["ok"] = "ok"
 

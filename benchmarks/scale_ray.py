@@ -107,7 +107,8 @@ def run_strace(args: argparse.Namespace) -> int:
     if shutil.which("strace") is None:
         print("strace is missing: apt-get install -y strace", file=sys.stderr)
         return 2
-    from lembed.scale.netcheck import traced
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.netcheck
+    from tests.netcheck import traced
 
     cmd = [
         sys.executable, __file__, "--docs", str(args.docs), "--reps", "1", "--cpus",

@@ -385,7 +385,7 @@ def test_loading_auto_map_fixtures_connects_nowhere(tmp_path: Path) -> None:
     import shutil
     import sys
 
-    from lembed.scale.netcheck import traced
+    from tests.netcheck import traced
 
     if shutil.which("strace") is None:
         pytest.skip("needs strace")

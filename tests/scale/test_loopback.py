@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lembed.scale.netcheck import connect_targets, traced
 from lembed.settings import Settings
+from tests.netcheck import connect_targets, traced
 
 pytestmark = [
     pytest.mark.slow,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,3 +73,10 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         1024, ge=1, description="most open connections (idle ones included); more → 503"
     )
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name`` as declared in :class:`Settings`: the one place
+    defaults live, so objects built without a ``Settings`` (the Python API, tests) run the
+    same values as those built from one."""
+    return Settings.model_fields[name].default

@@ -40,6 +40,7 @@ from tokenizers import Encoding
 
 from lembed.engine.model import Encoded
 from lembed.errors import BackendError, LembedError, OverloadedError
+from lembed.settings import default
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,9 @@ class Batcher:
         dim: int,
         *,
         tokenize: Tokenize | None = None,
-        batch_tokens: int = 8192,
-        max_batch_size: int = 64,
-        max_queue: int = 4096,
+        batch_tokens: int = default("batch_tokens"),
+        max_batch_size: int = default("max_batch_size"),
+        max_queue: int = default("max_queue"),
         max_queue_tokens: int | None = None,
         max_wait_s: float | None = None,
         stall_s: float | None = None,

@@ -27,6 +27,7 @@ from lembed.runtime.outputs import ExtraOutputs, SparseVector
 from lembed.runtime.pooling import l2_normalize, pool
 from lembed.runtime.quantize import OUTPUT_DTYPES, OutputDtype, quantize, truncate_dims
 from lembed.runtime.tokenizer import Direction, Tokenizer
+from lembed.settings import default
 
 InputType = Literal["query", "document", "none"]
 Truncate = Literal["right", "left", "error"]
@@ -117,8 +118,8 @@ class EmbeddingModel:
         tokenizer: Tokenizer,
         backend: Backend,
         *,
-        batch_tokens: int = 8192,
-        max_batch_size: int = 64,
+        batch_tokens: int = default("batch_tokens"),
+        max_batch_size: int = default("max_batch_size"),
         load_seconds: float = 0.0,
         task: str | None = None,
         backend_for_task: Callable[[str | None], Backend] | None = None,

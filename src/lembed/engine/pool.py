@@ -28,6 +28,7 @@ from lembed.engine.model import (
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import normalize_name
 from lembed.runtime.quantize import OutputDtype
+from lembed.settings import default
 
 # Names clients use for query/document beyond ours (Cohere, NVIDIA, TEI prompt names).
 INPUT_TYPE_ALIASES: dict[str, InputType] = {
@@ -81,7 +82,7 @@ class ModelPool:
         models: Sequence[EmbeddingModel],
         *,
         input_types: dict[str, InputType] | None = None,
-        max_queue: int = 4096,
+        max_queue: int = default("max_queue"),
         max_queue_tokens: int | None = None,
         max_wait_s: float | None = None,
         stall_s: float | None = None,

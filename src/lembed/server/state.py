@@ -17,6 +17,7 @@ from lembed.engine.cross_encoder import ServedCrossEncoder
 from lembed.engine.pool import INPUT_TYPE_ALIASES, ModelPool
 from lembed.errors import PayloadTooLargeError
 from lembed.server.metrics import Metrics
+from lembed.settings import default
 
 # Request field types. The schema documents what the server accepts (non-blank texts, at
 # least one input); validation of those rules happens in the engine, with its own messages.
@@ -59,9 +60,9 @@ class ServerConfig:
     """Limits and access settings of one server."""
 
     api_key: str | None = None
-    max_inputs: int = 2048  # inputs per request (OpenAI's limit)
-    max_body_bytes: int = 2 * 1024 * 1024  # TEI's default payload limit
-    public_metrics: bool = False  # serve /metrics without the API key
+    max_inputs: int = default("max_inputs")  # inputs per request (OpenAI's limit)
+    max_body_bytes: int = default("max_body_bytes")  # TEI's default payload limit
+    public_metrics: bool = default("public_metrics")  # serve /metrics without the API key
     auto_truncate: bool = False  # TEI's --auto-truncate: TEI requests that don't say truncate
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from lembed.engine.load import load_model
 from lembed.engine.model import EmbeddingModel, MatryoshkaWarning
+from lembed.errors import ValidationError
 from lembed.settings import Settings
 from tests.fixtures import checkpoints as ck
 
@@ -237,6 +238,8 @@ def test_jina_repository_graph_gets_the_task_id(settings: Settings) -> None:
         want = _reference(checkpoint.references[task], 64, texts, ck.JINA_INSTRUCTIONS[task])
         got = model.embed(texts, input_type=kind).vectors
         assert _cos(got, want).min() >= 0.9999, kind
+    with pytest.raises(ValidationError, match="task adapter"):  # no bare weights in it
+        model.embed(texts[:1], input_type="none")
 
 
 def test_jina_none_runs_the_bare_weights(models: dict[tuple[str, str], EmbeddingModel]) -> None:

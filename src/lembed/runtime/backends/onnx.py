@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lembed.errors import BackendError
+from lembed.errors import BackendError, ValidationError
 from lembed.runtime.cross_encoder import HIDDEN, Head
 from lembed.runtime.tokenizer import Batch
 
@@ -53,7 +53,11 @@ class OnnxBackend:
         self._task: np.ndarray | None = None
         if "task_id" in self._inputs:
             if task_id is None:
-                raise BackendError(f"ONNX graph {graph} needs a task adapter (task_id)")
+                raise ValidationError(
+                    f"this model's ONNX graph ({graph.name}) always applies a task adapter: give "
+                    "input_type query, document or one of the model's tasks, not none",
+                    param="input_type",
+                )
             self._task = np.array(task_id, dtype=np.int64)
         outputs = self._session.get_outputs()
         names = [o.name for o in outputs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -160,6 +161,21 @@ def test_collections_sources_chunks_map(fake_model: EmbeddingModel, indexed: str
     assert points["total"] == 3 and points["method"] == "pca"
     assert {Path(p["source"]).name for p in points["points"]} == set(DOCS)
     assert all(np.isfinite([p["x"], p["y"]]).all() for p in points["points"])
+
+
+def test_concurrent_store_requests_never_fail(fake_model: EmbeddingModel, indexed: str) -> None:
+    """Embedded Chroma opened and closed from several threads at once raced into 500s
+    (its shared system per path): the store routes take one request at a time per store."""
+    routes = ["/v1/collections/docs/map", "/v1/collections/docs/sources", "/v1/collections"]
+
+    async def go(c: httpx.AsyncClient) -> list[int]:
+        answers = await asyncio.gather(*(c.get(routes[i % 3]) for i in range(12)))
+        found = await asyncio.gather(
+            *(c.post("/v1/search", json={"query": "tea", "collection": "docs"}) for _ in range(4))
+        )
+        return [r.status_code for r in (*answers, *found)]
+
+    assert call(fake_model, indexed, go) == [200] * 16
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])

@@ -7,6 +7,7 @@ Which store: ``lembed serve --store URI`` (default: the store ``lembed index`` w
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from lembed.engine.pool import ServedModel
 from lembed.errors import ModelNotFoundError, ValidationError
+from lembed.server.errors import OPENAI_ERRORS
 from lembed.server.state import State
 from lembed.settings import Settings
 from lembed.stores import (
@@ -31,7 +33,7 @@ from lembed.stores import (
     open_client,
 )
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
 
 MAX_CHUNKS = 500  # chunks of one source in one answer
 MAX_SAMPLE = 2000  # points of one map
@@ -52,16 +54,29 @@ def store_config(request: Request) -> StoreConfig:
     return config
 
 
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def store_lock(config: StoreConfig) -> threading.RLock:
+    """One request at a time per store: embedded stores are not safe to open and close from
+    several threads at once (Chroma's shared system per path, Qdrant's folder lock), and a
+    race there is a 500. Hold it around every open client or retriever."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(config.store, threading.RLock())
+
+
 @contextmanager
 def client_of(config: StoreConfig) -> Iterator[StoreClient]:
-    if config.client is not None:
-        yield config.client
-        return
-    client = open_client(config.store)
-    try:
-        yield client
-    finally:
-        client.close()
+    with store_lock(config):
+        if config.client is not None:
+            yield config.client
+            return
+        client = open_client(config.store)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 def info_of(client: StoreClient, name: str) -> CollectionInfo:

@@ -14,9 +14,10 @@ import numpy as np
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from lembed.server.errors import OPENAI_ERRORS
 from lembed.server.state import Dimensions, FastJSON, State, Texts
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
 
 CompareDtype = Literal["float32", "int8", "binary"]
 MAX_TEXTS = 64

@@ -80,7 +80,18 @@ def _line(obj: dict[str, Any]) -> bytes:
     return orjson.dumps(obj) + b"\n"
 
 
-@router.post("/api/pull", tags=["ollama"], responses=OLLAMA_ERRORS)
+@router.post(
+    "/api/pull",
+    tags=["ollama"],
+    responses={
+        **OLLAMA_ERRORS,
+        200: {
+            "content": {"application/json": {}, "application/x-ndjson": {}},
+            "description": 'with "stream" (the default) NDJSON status lines, as Ollama streams '
+            'them; else one {"status": "success"}',
+        },
+    },
+)
 async def pull_model(body: PullRequest, state: State) -> Any:
     name = (body.model or body.name or "").strip()
     if not name:

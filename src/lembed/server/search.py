@@ -30,11 +30,13 @@ from lembed.server.collections import (
     info_of,
     served_for,
     store_config,
+    store_lock,
 )
+from lembed.server.errors import OPENAI_ERRORS
 from lembed.server.state import FastJSON, State
-from lembed.stores import DEFAULT_COLLECTION, Hit
+from lembed.stores import DEFAULT_COLLECTION, CollectionInfo, Hit
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
 
 Mode = Literal["dense", "bm25", "hybrid"]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
@@ -110,21 +112,22 @@ async def best_sentences(
 def _retrieve(
     config: StoreConfig, state: Any, collection: str, mode: Mode, query: str, k: int
 ) -> tuple[str, list[Hit], list[str], dict[str, float]]:
-    with client_of(config) as client:
-        info = info_of(client, collection)
-    served = served_for(state, info)
-    retriever, notes = open_retriever(
-        store=config.store,
-        collection=collection,
-        mode=mode,
-        model=served.model,
-        backend=None,
-        settings=config.settings,
-    )
-    try:
-        found = retriever.retrieve(query, k)
-    finally:
-        retriever.close()
+    with store_lock(config):
+        with client_of(config) as client:
+            info = info_of(client, collection)
+        served = served_for(state, info)
+        retriever, notes = open_retriever(
+            store=config.store,
+            collection=collection,
+            mode=mode,
+            model=served.model,
+            backend=None,
+            settings=config.settings,
+        )
+        try:
+            found = retriever.retrieve(query, k)
+        finally:
+            retriever.close()
     timings = {"embed": found.embed_seconds * 1000, "search": found.search_seconds * 1000}
     return served.model.name, found.hits, notes + found.notes, timings
 
@@ -177,8 +180,12 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
     (``lembed serve --llm``) the answer is extractive (:mod:`lembed.rag.extractive`): the
     retrieved passages' sentences closest to the question, each with its citation."""
     config = store_config(request)
-    with client_of(config) as client:  # errors before the stream starts keep their status
-        info = await asyncio.to_thread(info_of, client, body.collection)
+
+    def lookup() -> CollectionInfo:
+        with client_of(config) as client:
+            return info_of(client, body.collection)
+
+    info = await asyncio.to_thread(lookup)  # errors before the stream starts keep their status
     served = served_for(state, info)
     reranker = Reranker(state.reranker.model) if state.reranker is not None else None
     loop = asyncio.get_running_loop()
@@ -188,6 +195,10 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
         loop.call_soon_threadsafe(queue.put_nowait, piece)
 
     def run() -> AskResult:
+        with store_lock(config):
+            return answer_from_store()
+
+    def answer_from_store() -> AskResult:
         retriever, notes = open_retriever(
             store=config.store,
             collection=body.collection,

@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
+from lembed.server.errors import TEIError, documented
+
 router = APIRouter(tags=["console"])
 
 ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -60,7 +62,10 @@ def page() -> HTMLResponse:
 
 @router.get(
     "/console/{name}",
-    responses={200: {"content": {"text/javascript": {}, "text/css": {}}}},
+    responses={
+        200: {"content": {"text/javascript": {}, "text/css": {}}},
+        **documented(TEIError, (401, 404)),
+    },
     response_class=Response,
 )
 async def console_asset(name: str) -> Response:

@@ -87,6 +87,18 @@ def info_of(client: StoreClient, name: str) -> CollectionInfo:
     return found
 
 
+@contextmanager
+def collection_of(config: StoreConfig, name: str) -> Iterator[tuple[CollectionInfo, VectorStore]]:
+    """A collection of the server's store, open for this request (404 when there is none)."""
+    with client_of(config) as client:
+        info = info_of(client, name)
+        store = client.get(name)
+        try:
+            yield info, store
+        finally:
+            store.close()
+
+
 def served_for(state: Any, info: CollectionInfo) -> ServedModel:
     """The served model a collection was indexed with (its vectors are comparable only with
     that model's)."""
@@ -263,13 +275,8 @@ async def list_sources(name: Name, request: Request) -> dict[str, Any]:
     config = store_config(request)
 
     def run() -> dict[str, Any]:
-        with client_of(config) as client:
-            info_of(client, name)
-            store = client.get(name)
-            try:
-                counts = Counter(str(m.get("source", "")) for m in store.scan().values())
-            finally:
-                store.close()
+        with collection_of(config, name) as (_, store):
+            counts = Counter(str(m.get("source", "")) for m in store.scan().values())
         data = [{"source": s, "chunks": n} for s, n in sorted(counts.items())]
         return {"collection": name, "data": data}
 
@@ -287,15 +294,10 @@ async def list_chunks(
     config = store_config(request)
 
     def run() -> dict[str, Any]:
-        with client_of(config) as client:
-            info_of(client, name)
-            store = client.get(name)
-            try:
-                where = {"source": source}
-                total = store.count(where=where)
-                hits = all_chunks(store, where, MAX_CHUNKS)
-            finally:
-                store.close()
+        with collection_of(config, name) as (_, store):
+            where = {"source": source}
+            total = store.count(where=where)
+            hits = all_chunks(store, where, MAX_CHUNKS)
         hits.sort(key=lambda h: (_int(h.metadata.get("chunk")), h.id))
         return {
             "collection": name,
@@ -320,13 +322,8 @@ async def collection_map(
     config = store_config(request)
 
     def load() -> tuple[CollectionInfo, int, list[Hit]]:
-        with client_of(config) as client:
-            info = info_of(client, name)
-            store = client.get(name)
-            try:
-                return info, store.count(), sample_chunks(store, sample)
-            finally:
-                store.close()
+        with collection_of(config, name) as (info, store):
+            return info, store.count(), sample_chunks(store, sample)
 
     info, total, hits = await asyncio.to_thread(load)
     served = served_for(state, info)

@@ -32,7 +32,7 @@ from lembed.errors import LembedError, ValidationError
 from lembed.server import openai
 from lembed.server.errors import OLLAMA_ERRORS, OPENAI_ERRORS, TEI_ERRORS
 from lembed.server.state import STRICT, FastJSON, InputTypeName, ModelName, State, Text, Texts
-from lembed.server.tei import Direction, cut
+from lembed.server.tei import Direction, truncation
 
 router = APIRouter()
 
@@ -153,11 +153,10 @@ async def embed_all(body: EmbedAllRequest, state: State) -> FastJSON:
     model = served.model
     texts = check_texts(body.inputs)
     state.check_count(texts)
-    direction = body.truncation_direction.lower()
     encoded = model.encode(
         texts,
         input_type=parse_input_type(body.prompt_name, served.input_type),
-        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
+        truncate=truncation(body.truncate, body.truncation_direction, state),
     )
 
     def hidden_states() -> list[np.ndarray]:
@@ -176,12 +175,11 @@ async def similarity(body: SimilarityRequest, state: State) -> FastJSON:
     sentences = check_texts(body.inputs.sentences)
     texts = [body.inputs.source_sentence, *sentences]
     state.check_count(texts)
-    direction = body.truncation_direction.lower()
     result = await state.pool.embed(
         body.model,
         texts,
         input_type=body.prompt_name,
-        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
+        truncate=truncation(body.truncate, body.truncation_direction, state),
     )
     vectors = np.asarray(result.vectors, dtype=np.float32)  # unit length
     return FastJSON([float(s) for s in vectors[1:] @ vectors[0]])

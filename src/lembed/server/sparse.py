@@ -18,7 +18,7 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lembed.engine.model import Truncate, check_texts
+from lembed.engine.model import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import BackendError
 from lembed.server.errors import TEI_ERRORS
@@ -32,7 +32,7 @@ from lembed.server.state import (
     Texts,
     timing_headers,
 )
-from lembed.server.tei import Direction
+from lembed.server.tei import Direction, truncation
 
 router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
@@ -74,18 +74,11 @@ async def embed_sparse(body: EmbedSparseRequest, state: State) -> FastJSON:
             f"{model.name} has no sparse output; models with one: bge-m3"
             + (f" (served here: {', '.join(with_sparse)})" if with_sparse else "")
         )
-    direction: Truncate = "left" if body.truncation_direction.lower() == "left" else "right"
-    # TEI's default: no truncation, unless the server runs with --auto-truncate
-    cut = (
-        body.truncate
-        if body.truncate is not None
-        else getattr(state.config, "auto_truncate", False)
-    )
     result = await asyncio.to_thread(
         model.embed,
         texts,
         input_type=parse_input_type(body.prompt_name, served.input_type),
-        truncate=direction if cut else "error",
+        truncate=truncation(body.truncate, body.truncation_direction, state),
         output="sparse",
     )
     state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)

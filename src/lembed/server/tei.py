@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed import __version__
-from lembed.engine.model import check_texts
+from lembed.engine.model import Truncate, check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import ValidationError
 from lembed.runtime.tokenizer import check_unicode
@@ -76,21 +76,23 @@ class DecodeRequest(BaseModel):
     model: ModelName | None = None
 
 
-def cut(truncate: bool | None, state: ServerState) -> bool:
-    """Whether to truncate: the request's word, else the server's ``--auto-truncate``."""
-    return state.config.auto_truncate if truncate is None else truncate
+def truncation(truncate: bool | None, direction: Direction, state: ServerState) -> Truncate:
+    """The engine's ``truncate`` for a TEI request: cut from ``direction`` when the request
+    says so (else when the server runs with ``--auto-truncate``), otherwise refuse."""
+    if state.config.auto_truncate if truncate is None else truncate:
+        return "left" if direction.lower() == "left" else "right"
+    return "error"
 
 
 @router.post("/embed", response_model=list[list[float]])
 async def embed(body: EmbedRequest, state: State) -> FastJSON:
     texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
     state.check_count(texts)
-    direction = body.truncation_direction.lower()
     result = await state.pool.embed(
         body.model,
         texts,
         input_type=body.prompt_name,
-        truncate=direction if cut(body.truncate, state) else "error",  # type: ignore[arg-type]
+        truncate=truncation(body.truncate, body.truncation_direction, state),
         dimensions=body.dimensions,
         normalize=body.normalize,
     )

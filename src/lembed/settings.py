@@ -10,10 +10,12 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Backend = Literal["onnx", "torch", "openvino", "fake"]
+from lembed.errors import LembedError
+from lembed.runtime import registry
+
 Precision = Literal["fp32", "bf16"]
 Quantize = Literal["none", "int8"]
 
@@ -29,7 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEMBED_", extra="ignore")
 
     model: str = Field("all-minilm-l6-v2", description="default model name, alias or path")
-    backend: Backend = Field("onnx", description="onnx (default), torch, or fake (tests)")
+    backend: str = Field(
+        "onnx", description=f"runtime: {', '.join(registry.names())} (fake: tests); default onnx"
+    )
     quantize: Quantize = Field("none", description="onnx weights: none (fp32) or int8")
     precision: Precision = Field(
         "fp32", description="openvino compute: fp32, or bf16 (used where the CPU has AMX-BF16)"
@@ -73,6 +77,16 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         1024, ge=1, description="most open connections (idle ones included); more → 503"
     )
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        """Only a registered backend (:data:`lembed.runtime.registry.BACKENDS`)."""
+        try:
+            registry.backend_kind(value)
+        except LembedError as exc:  # pydantic reports a ValueError, naming the choices
+            raise ValueError(str(exc)) from None
+        return value
 
 
 def default(name: str) -> Any:

@@ -17,15 +17,17 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tokenizers import Encoding
 
 from lembed.engine.batcher import Batcher
+from lembed.engine.load import options
 from lembed.engine.model import plan_batches
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
 from lembed.models.rerankers import RerankerSpec, ResolvedReranker, resolve_reranker
+from lembed.runtime import registry
 from lembed.runtime.backends import Backend
 from lembed.runtime.cross_encoder import LOGITS, relevance
 from lembed.runtime.tokenizer import Direction, Tokenizer
@@ -166,28 +168,20 @@ def load_cross_encoder(
 ) -> CrossEncoder:
     """Load a cross-encoder by catalog name, HF id (in the HF cache) or folder path.
 
-    It runs on ONNX Runtime (its fp32 graph, exported once from the HF weights and cached)
-    unless ``backend`` (or ``settings.backend``) is ``"torch"``; the fake embedding backend
-    has no cross-encoder and uses onnx. Nothing is downloaded.
+    It runs on ``backend`` (or ``settings.backend``) where that backend runs a logits head
+    (:data:`lembed.runtime.registry.BACKENDS`: onnx, torch), else on ONNX Runtime (the fake
+    embedding backend has no cross-encoder); onnx runs its fp32 graph, exported once from the
+    HF weights and cached. Nothing is downloaded.
     """
     settings = settings or Settings()
     start = time.perf_counter()
     resolved = resolve_reranker(name, allow_paths=settings.allow_model_paths)
     tokenizer = Tokenizer.from_folder(resolved.path, resolved.spec.max_tokens)
-    kind = backend or settings.backend
-    runtime: Backend
-    if kind == "torch":
-        from lembed.runtime.backends.torch import TorchBackend
-
-        runtime = TorchBackend(
-            resolved, threads=settings.threads, device=settings.device, head=LOGITS
-        )
-    else:
-        from lembed.runtime.backends.onnx import OnnxBackend
-        from lembed.runtime.export import onnx_graph
-
-        graph = onnx_graph(resolved, settings.cache_dir, head=LOGITS)
-        runtime = OnnxBackend(graph, threads=settings.threads, device=settings.device, head=LOGITS)
+    kind = registry.backend_kind(backend or settings.backend)
+    if not kind.logits:
+        kind = registry.BACKENDS["onnx"]
+    opts = replace(options(settings), precision="fp32")  # fp32 weights and compute
+    runtime = registry.build(resolved, kind.name, opts, head=LOGITS)
     return CrossEncoder(
         resolved,
         tokenizer,

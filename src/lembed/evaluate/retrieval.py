@@ -34,13 +34,10 @@ from lembed.evaluate.metrics import RECALL_AT, retrieval_scores
 from lembed.evaluate.search import STORE_DTYPES, ExactSearch, Searcher, StoreDtype
 from lembed.rag.fusion import Mode, fuse, mode_label, parse_mode
 from lembed.runtime.quantize import truncate_dims
+from lembed.runtime.registry import variants
 
-BACKENDS: dict[str, tuple[str, str]] = {  # name -> (backend, quantize)
-    "onnx": ("onnx", "none"),
-    "onnx-int8": ("onnx", "int8"),
-    "torch": ("torch", "none"),
-    "fake": ("fake", "none"),
-}
+# name -> (backend, quantize): onnx, onnx-int8, torch, ... (the runtime registry's)
+BACKENDS: dict[str, tuple[str, str]] = variants()
 DTYPE_CHOICES: tuple[str, ...] = ("float32", "int8", "int8+rescore", "binary", "binary+rescore")
 DEPTH = max(RECALL_AT)  # documents retrieved per query
 

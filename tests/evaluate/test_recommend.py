@@ -45,3 +45,18 @@ def test_the_answer_follows_the_data() -> None:
     assert answer.model.name != "nomic-embed-text-v1.5" and answer.model.max_tokens >= 3000
     no_window = recommend(doc_tokens=100_000, catalog=edited)
     assert any("chunk to 8,192" in r for r in no_window.reasons)
+
+
+def test_published_scores_are_catalog_fields() -> None:
+    scored = {s.name: s.mteb_retrieval for s in CATALOG if s.mteb_retrieval is not None}
+    assert scored == {
+        "nomic-embed-text-v1.5": 53.0,
+        "bge-m3": 58.4,
+        "mxbai-embed-large-v1": 56.0,
+        "jina-embeddings-v3": 55.8,
+    }
+    best = recommend(priority="recall")
+    assert any(f"MTEB retrieval {best.model.mteb_retrieval} (published)" in r for r in best.reasons)
+    # ranked by the field: give the packaged default the top score and it wins
+    edited = tuple(replace(s, mteb_retrieval=99.0) if s.packaged else s for s in CATALOG)
+    assert recommend(priority="recall", catalog=edited).model.packaged

@@ -3,8 +3,9 @@
 The answer is computed from data, not looked up: each catalog entry's languages, context
 window, license, weight size and parameter count (``lembed.models.catalog``) filter the
 candidates, and published retrieval quality ranks them. Quality is the MTEB English
-retrieval average (NDCG@10) the seed quotes for the four models it trusts; other catalog
-models have no such figure here and rank after them, larger first.
+retrieval average (NDCG@10) the seed quotes for the four models it trusts, each entry's
+``mteb_retrieval``; other catalog models have no such figure and rank after them, larger
+first.
 
 Rules, in order:
 1. languages: "multilingual" keeps only multilingual models.
@@ -29,14 +30,6 @@ from lembed.models.catalog import CATALOG, ModelSpec
 Priority = Literal["balanced", "recall"]
 CPU_PARAMS_M = 150.0
 LONG_DOC_TOKENS = 1500  # the seed's threshold for "long documents as single units"
-
-# MTEB English retrieval average, NDCG@10 (the seed's table: claimed, to be verified).
-PUBLISHED_RETRIEVAL: dict[str, float] = {
-    "nomic-embed-text-v1.5": 53.0,
-    "mxbai-embed-large-v1": 56.0,
-    "bge-m3": 58.4,
-    "jina-embeddings-v3": 55.8,
-}
 
 
 @dataclass(frozen=True)
@@ -109,7 +102,7 @@ def recommend(
             reasons.append(f"{why}: none is under {CPU_PARAMS_M:.0f} M parameters; the smallest")
     ranked = sorted(pool, key=lambda s: _rank(s, languages), reverse=True)
     best = ranked[0]
-    score = PUBLISHED_RETRIEVAL.get(best.name)
+    score = best.mteb_retrieval
     reasons.append(
         f"{best.name}: "
         + (f"MTEB retrieval {score} (published), " if score else "no published figure here, ")
@@ -120,6 +113,6 @@ def recommend(
 
 
 def _rank(spec: ModelSpec, languages: str) -> tuple[bool, bool, float, float]:
-    score = PUBLISHED_RETRIEVAL.get(spec.name)
+    score = spec.mteb_retrieval
     specialised = spec.languages == languages
     return (score is not None, specialised, score or 0.0, spec.params_m)

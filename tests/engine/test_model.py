@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lembed.engine.model import EmbeddingModel, MatryoshkaWarning, plan_batches
+from lembed.engine.model import EmbeddingModel, MatryoshkaWarning
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
 
 
@@ -105,18 +105,6 @@ def test_output_dtypes(fake_model: EmbeddingModel) -> None:
 def test_bad_truncate_value(fake_model: EmbeddingModel) -> None:
     with pytest.raises(ValidationError, match="truncate"):
         fake_model.embed("x", truncate="middle")  # type: ignore[arg-type]
-
-
-def test_plan_batches_counts_padding() -> None:
-    lengths = [10, 200, 30, 200, 5, 50]
-    batches = plan_batches(lengths, budget=400, max_batch=64)
-    assert sorted(i for b in batches for i in b) == list(range(6))
-    for b in batches:
-        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 400
-        assert [lengths[i] for i in b] == sorted((lengths[i] for i in b), reverse=True)
-    assert batches[0] == [1, 3]
-    assert plan_batches([1000], budget=10, max_batch=4) == [[0]]  # too long alone: still run
-    assert [len(b) for b in plan_batches([1] * 10, budget=1000, max_batch=4)] == [4, 4, 2]
 
 
 def test_forward_uses_budgeted_batches(fake_model: EmbeddingModel) -> None:

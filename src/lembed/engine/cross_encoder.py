@@ -23,8 +23,8 @@ import numpy as np
 from tokenizers import Encoding
 
 from lembed.engine.batcher import Batcher
+from lembed.engine.batching import plan_batches
 from lembed.engine.load import options
-from lembed.engine.model import plan_batches
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
 from lembed.models.rerankers import RerankerSpec, ResolvedReranker, resolve_reranker
 from lembed.runtime import registry

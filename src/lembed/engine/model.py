@@ -2,8 +2,8 @@
 
 ``EmbeddingModel.embed`` applies the model's query/document prefix, enforces its context
 window (error, or truncate and report), runs length-sorted batches cut by a token budget
-that counts padding, pools, L2-normalises, and shapes the output (Matryoshka dimensions,
-int8/binary).
+that counts padding (:mod:`lembed.engine.batching`), pools, L2-normalises, and shapes the
+output (Matryoshka dimensions, int8/binary).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any, Literal
 import numpy as np
 from tokenizers import Encoding
 
-from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
+from lembed.engine.batching import Truncate, check_texts, plan_batches, truncate_mode
+from lembed.errors import InputTooLongError, ValidationError
 from lembed.models.catalog import OUTPUTS, ModelSpec, Output
 from lembed.models.resolve import ResolvedModel
 from lembed.runtime.backends import Backend
@@ -30,9 +31,7 @@ from lembed.runtime.tokenizer import Direction, Tokenizer
 from lembed.settings import default
 
 InputType = Literal["query", "document", "none"]
-Truncate = Literal["right", "left", "error"]
 INPUT_TYPES: tuple[InputType, ...] = ("query", "document", "none")
-TRUNCATE_MODES: tuple[Truncate, ...] = ("right", "left", "error")
 
 
 class MatryoshkaWarning(UserWarning):
@@ -68,45 +67,6 @@ class Embeddings:
     @property
     def prompt_tokens(self) -> int:
         return sum(self.token_counts)
-
-
-def plan_batches(lengths: Sequence[int], budget: int, max_batch: int) -> list[list[int]]:
-    """Group indices into batches, longest first, so ``len(batch) * longest <= budget``.
-
-    Padding counts: every row of a batch is as long as its longest member. An input longer
-    than the budget on its own still gets a batch of one.
-    """
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        if current and (
-            len(current) >= max_batch or (len(current) + 1) * lengths[current[0]] > budget
-        ):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
-
-
-def check_texts(texts: object) -> list[str]:
-    """Validate an input list: a non-empty list of non-blank strings."""
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, list | tuple):
-        raise ValidationError("input must be a string or a list of strings", param="input")
-    if not texts:
-        raise EmptyInputError("input is empty: give at least one text", param="input")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ValidationError(
-                f"input[{i}] must be a string, not {type(text).__name__}", param="input"
-            )
-        if not text.strip():
-            raise EmptyInputError(f"input[{i}] is empty or whitespace only", param="input")
-    return list(texts)
 
 
 class EmbeddingModel:
@@ -199,7 +159,7 @@ class EmbeddingModel:
         A prefix is never cut: over-long inputs lose tokens of their own text only, from
         the right or (``truncate="left"``) from the start of the text after the prefix.
         """
-        mode = _truncate_mode(truncate)
+        mode = truncate_mode(truncate)
         prefixed = self.with_prefix(check_texts(texts), input_type)
         return self.fit(prefixed, self.tokenizer.encode(prefixed), mode, input_type=input_type)
 
@@ -410,16 +370,3 @@ class EmbeddingModel:
             model=self.name,
             seconds=time.perf_counter() - start,
         )
-
-
-def _truncate_mode(truncate: object) -> Truncate:
-    if truncate is True:
-        return "right"
-    if truncate is False:
-        return "error"
-    if truncate in TRUNCATE_MODES:
-        return truncate
-    raise ValidationError(
-        f"truncate must be one of {', '.join(TRUNCATE_MODES)} (or a bool), not {truncate!r}",
-        param="truncate",
-    )

@@ -15,15 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lembed.engine.batcher import Batcher
+from lembed.engine.batching import Truncate, check_texts, truncate_mode
 from lembed.engine.model import (
     INPUT_TYPES,
     EmbeddingModel,
     Embeddings,
     InputType,
     MatryoshkaWarning,
-    Truncate,
-    _truncate_mode,
-    check_texts,
 )
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import normalize_name
@@ -169,7 +167,7 @@ class ModelPool:
             if input_type in model.spec.input_types
             else parse_input_type(input_type, served.input_type)
         )
-        mode = _truncate_mode(truncate)
+        mode = truncate_mode(truncate)
         if dimensions is None:  # nothing to warn about
             model.check_output(None, dtype)
         else:

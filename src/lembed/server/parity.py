@@ -26,7 +26,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from lembed.engine.model import check_texts
+from lembed.engine.batching import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import LembedError, ValidationError
 from lembed.server import openai

@@ -18,7 +18,7 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lembed.engine.model import check_texts
+from lembed.engine.batching import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import BackendError
 from lembed.server.errors import TEI_ERRORS

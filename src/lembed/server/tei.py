@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed import __version__
-from lembed.engine.model import Truncate, check_texts
+from lembed.engine.batching import Truncate, check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import ValidationError
 from lembed.runtime.tokenizer import check_unicode

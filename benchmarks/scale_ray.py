@@ -57,7 +57,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     write_corpus(docs, args.docs)
     settings = Settings()
     models = {t: load_model(settings=settings.model_copy(update={"threads": t})) for t in (0, 1)}
-    spec = ModelArgs(models[0].name, None, None, settings, None, None, 0.3)
+    spec = ModelArgs(models[0].name, None, None, settings)
     times: dict[str, list[float]] = {}
     counts: dict[str, tuple[int, int]] = {}
 

@@ -13,7 +13,7 @@ import pytest
 from lembed.errors import ValidationError
 from lembed.ingest.clean import Boilerplate, repeated_lines
 from lembed.ingest.loaders import Document, Section
-from lembed.scale.ray_guard import BOOTSTRAP, _check_address, guard_env, patched_env
+from lembed.scale.ray_guard import BOOTSTRAP, check_address, guard_env, patched_env
 from lembed.scale.ray_index import (
     RayOptions,
     candidates,
@@ -76,12 +76,12 @@ def test_options_are_checked() -> None:
 
 
 def test_addresses() -> None:
-    assert _check_address(None) is None and _check_address("local") is None
-    assert _check_address("auto") == "auto"
-    assert _check_address("ray://head:10001") == "ray://head:10001"
-    assert _check_address("10.0.0.5:6379") == "10.0.0.5:6379"
+    assert check_address(None) is None and check_address("local") is None
+    assert check_address("auto") == "auto"
+    assert check_address("ray://head:10001") == "ray://head:10001"
+    assert check_address("10.0.0.5:6379") == "10.0.0.5:6379"
     with pytest.raises(ValidationError, match="ray://"):
-        _check_address("head")
+        check_address("head")
 
 
 def test_guard_env_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

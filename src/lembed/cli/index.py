@@ -26,6 +26,7 @@ from lembed.settings import Settings
 from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
 
 if TYPE_CHECKING:
+    from lembed.ingest.engine import Engine
     from lembed.ingest.pipeline import IndexReport
 
 StoreOpt = Annotated[
@@ -85,6 +86,28 @@ def exit_code(report: IndexReport) -> int:
     return EXIT_PARTIAL if any(s.failed for s in report.skipped) else EXIT_OK
 
 
+def index_engine(
+    engine: str,
+    backend: str | None,
+    device: str | None,
+    address: str | None,
+    workers: int,
+    gpus_per_worker: float,
+) -> Engine:
+    """The execution engine ``--engine`` names (Ray's is imported only when asked for)."""
+    from lembed.ingest.engine import LocalEngine
+
+    if engine == "local":
+        return LocalEngine(backend=backend, device=device)
+    if engine != "ray":
+        raise ValidationError(f"--engine must be local or ray, not {engine!r}", param="engine")
+    from lembed.scale.api import RayEngine
+    from lembed.scale.ray_index import RayOptions
+
+    ray = RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    return RayEngine(ray, backend=backend, device=device)
+
+
 def index(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
@@ -131,51 +154,38 @@ def index(
     and are listed), 4 nothing indexed.
     """
     from lembed.cli.index_view import ProgressView, print_report, report_json
-    from lembed.engine.load import load_model
     from lembed.ingest.api import index as run_index
-    from lembed.ingest.lock import writer_lock
 
     settings: Settings = ctx.obj
     check_paths(paths)
     if device not in (None, "auto", "cpu", "cuda"):
         raise ValidationError(f"--device must be auto, cpu or cuda, not {device!r}")
-    if engine == "ray":
-        from lembed.cli.scale import index_on_ray
-
-        opts = {"address": address, "workers": workers, "gpus_per_worker": gpus_per_worker}
-        common = {"chunk_tokens": chunk_tokens, "overlap": overlap, "prune": prune}
-        return index_on_ray(
-            paths, store, collection, model, backend, device, boilerplate, text_field, batch,
-            quantization, as_json, settings, opts, common,
-        )  # fmt: skip
-    if engine != "local":
-        raise ValidationError(f"--engine must be local or ray, not {engine!r}", param="engine")
-    with writer_lock(store, collection, settings.cache_dir):  # before loading the model
-        loaded = load_model(model, backend=backend, device=device, settings=settings)
-        with ProgressView() as view:
-            report = run_index(
-                paths,
-                store=store,
-                collection=collection,
-                model=loaded,
-                chunk_tokens=chunk_tokens,
-                overlap=overlap,
-                prune=prune,
-                boilerplate_share=boilerplate,
-                text_field=text_field,
-                batch_size=batch,
-                quantization=quantization,
-                settings=settings,
-                progress=view.update,
-                max_file_mb=max_file_mb or None,
-            )
+    runner = index_engine(engine, backend, device, address, workers, gpus_per_worker)
+    with ProgressView() as view:  # the lock is taken before the model is loaded
+        report = run_index(
+            paths,
+            store=store,
+            collection=collection,
+            model=model,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            prune=prune,
+            boilerplate_share=boilerplate,
+            text_field=text_field,
+            batch_size=batch,
+            quantization=quantization,
+            settings=settings,
+            progress=view.update,
+            max_file_mb=max_file_mb or None,
+            engine=runner,
+        )
     code = exit_code(report)
     if as_json:
-        row = report_json(report, store, collection, loaded.name)
+        row = report_json(report, store, collection, report.model)
         row.update(status=STATUS[code], exit_code=code)
         sys.stdout.write(json.dumps(row) + "\n")
     else:
-        print_report(report, store, collection, loaded.name)
+        print_report(report, store, collection, report.model)
         if code != EXIT_OK:
             failed = sum(s.failed for s in report.skipped)
             why = f"{failed} file(s) failed" if code == EXIT_PARTIAL else "no readable document"

@@ -14,15 +14,15 @@ a model is a name (default: the settings' model) or a loaded
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
+from lembed.ingest.engine import Engine, IndexOptions, IndexRun, LocalEngine
 from lembed.ingest.loaders import MAX_FILE_MB
 from lembed.ingest.lock import writer_lock
 from lembed.ingest.pipeline import IndexReport, PendingChunk, Progress
-from lembed.ingest.pipeline import index as run_index
 from lembed.settings import Settings
 from lembed.stores import (
     DEFAULT_COLLECTION,
@@ -71,63 +71,50 @@ def index(
     progress: Callable[[Progress], None] | None = None,
     lexical: bool = True,
     max_file_mb: float | None = MAX_FILE_MB,
+    engine: Engine | None = None,
 ) -> IndexReport:
     """Index ``paths`` into ``collection`` of ``store``; returns what was done.
 
+    ``engine`` runs the work: :class:`~lembed.ingest.engine.LocalEngine` (the default: this
+    process) or ``lembed.scale.api.RayEngine`` (Ray workers); see :mod:`lembed.ingest.engine`.
     With ``lexical`` (and ``lembed[rag]`` installed) a BM25 index of the collection is kept
     beside it for ``lembed ask --mode bm25|hybrid`` (see :mod:`lembed.stores.lexical`).
     Files over ``max_file_mb`` are skipped. One writer per collection: a second run into
     the same one raises :class:`~lembed.errors.StoreBusyError` before loading its model.
     """
     check_collection(collection)
-    options: dict[str, Any] = {
-        "chunk_tokens": chunk_tokens,
-        "overlap": overlap,
-        "prune": prune,
-        "boilerplate_share": boilerplate_share,
-        "text_field": text_field,
-        "batch_size": batch_size,
-        "progress": progress,
-        "max_file_mb": max_file_mb,
-    }
-    run = (paths, store, collection, model, settings, lexical, quantization)
-    if not isinstance(store, str):
-        return _index(*run, **options)
-    with writer_lock(store, collection, (settings or Settings()).cache_dir):
-        return _index(*run, **options)
-
-
-def _index(
-    paths: Sequence[str | Path],
-    store: str | StoreClient,
-    collection: str,
-    model: str | EmbeddingModel | None,
-    settings: Settings | None,
-    lexical: bool,
-    quantization: str,
-    **options: Any,
-) -> IndexReport:
-    loaded = _model(model, settings)
-    sidecar = _lexical_sidecar(store, collection, settings) if lexical else None
-    client, owned = _client(store, quantization)
-    try:
+    settings = settings or Settings()
+    options = IndexOptions(
+        chunk_tokens=chunk_tokens,
+        overlap=overlap,
+        prune=prune,
+        boilerplate_share=boilerplate_share,
+        text_field=text_field,
+        batch_size=batch_size,
+        max_file_mb=max_file_mb,
+    )
+    with ExitStack() as held:
+        if isinstance(store, str):  # an open client is the caller's to coordinate
+            held.enter_context(writer_lock(store, collection, settings.cache_dir))
+        indexer = (engine or LocalEngine()).prepare(model, settings)
+        sidecar = _lexical_sidecar(store, collection, settings) if lexical else None
+        client, owned = _client(store, quantization)
+        if owned:
+            held.callback(client.close)
         have = {c.name: c.model for c in client.collections()}.get(collection)
-        if have and have != loaded.name:
+        if have and have != indexer.model:
             raise ValidationError(
-                f"collection {collection!r} was indexed with {have}; vectors of {loaded.name} "
-                "are not comparable with them: index with that model, or into another collection",
+                f"collection {collection!r} was indexed with {have}; vectors of "
+                f"{indexer.model} are not comparable with them: index with that model, or "
+                "into another collection",
                 param="model",
             )
-        target = client.open(collection, loaded.dim, model=loaded.name)
-        try:
-            return run_index(
-                paths, target, loaded, on_written=sidecar(target) if sidecar else None, **options
-            )
-        finally:
-            target.close()
-    finally:
-        if owned:
-            client.close()
+        target = client.open(collection, indexer.dim, model=indexer.model)
+        held.callback(target.close)
+        written = sidecar(target) if sidecar else None
+        report = indexer.run(IndexRun(paths, target, options, progress, written))
+        report.model = indexer.model
+        return report
 
 
 def _lexical_sidecar(

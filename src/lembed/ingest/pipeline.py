@@ -66,6 +66,7 @@ class IndexReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     boilerplate: BoilerplateReport = field(default_factory=BoilerplateReport)
+    model: str = ""  # the model the chunks are embedded with
 
     @property
     def tokens_per_second(self) -> float:
@@ -243,7 +244,7 @@ def index(
         raise ValidationError("batch size must be at least 1", param="batch_size")
     start = time.perf_counter()
     chunker = Chunker(model, chunk_tokens, overlap)
-    report = IndexReport()
+    report = IndexReport(model=model.name)
     notify = progress or (lambda _: None)
 
     files = list(discover(paths))
@@ -293,9 +294,26 @@ def index(
         )
 
     current = {c.id for c in chunks}
-    stale, gone = stale_chunks(
+    removed = stale_chunks(
         existing, current, {d.source for d in docs} | emptied, unreadable, paths, prune
     )
+    return finish(report, store, removed, chunks, on_written, notify, start, doc_total)
+
+
+def finish(
+    report: IndexReport,
+    store: VectorStore,
+    removed: tuple[list[str], list[str]],
+    chunks: Sequence[PendingChunk],
+    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None,
+    notify: Callable[[Progress], None],
+    start: float,
+    documents: int,
+) -> IndexReport:
+    """End a run as every index engine does, once every new chunk is written: delete the
+    ``removed`` ids (:func:`stale_chunks`), call ``on_written`` with every current chunk,
+    time the run and report "done" (``documents`` embedded in it)."""
+    stale, gone = removed
     store.delete(ids=stale + gone)
     report.deleted, report.pruned = len(stale), len(gone)
     if on_written is not None:
@@ -303,7 +321,13 @@ def index(
     report.seconds = time.perf_counter() - start
     notify(
         Progress(
-            "done", doc_total, doc_total, report.embedded, len(todo), report.tokens, report.seconds
+            "done",
+            documents,
+            documents,
+            report.embedded,
+            report.embedded,
+            report.tokens,
+            report.seconds,
         )
     )
     return report

@@ -97,7 +97,7 @@ def _single_node(ray: Any) -> Iterator[None]:
         constants.ENABLE_RAY_CLUSTER = before
 
 
-def _check_address(address: str | None) -> str | None:
+def check_address(address: str | None) -> str | None:
     if address in (None, "", "local"):
         return None
     if address == "auto" or address.startswith("ray://") or ":" in address:
@@ -124,7 +124,7 @@ def ray_session(
     already initialised in this process, it is used as it is and left running.
     """
     ray: Any = require("ray", "ray", "--engine ray")
-    target = _check_address(address)
+    target = check_address(address)
     sized = num_cpus is not None or num_gpus is not None or object_store_mb is not None
     if target is not None and sized:
         raise ValidationError(

@@ -30,7 +30,7 @@ import pickle
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,13 @@ import numpy as np
 from lembed import errors
 from lembed.errors import BackendError, LembedError, StoreError, ValidationError, require
 from lembed.ingest.clean import Boilerplate, candidates_of
+from lembed.ingest.engine import IndexOptions, OnProgress, OnWritten
 from lembed.ingest.loaders import MAX_FILE_MB, Document, Skipped, discover
 from lembed.ingest.pipeline import (
     IndexReport,
     PendingChunk,
     Progress,
+    finish,
     load_into,
     plan_chunks,
     stale_chunks,
@@ -88,9 +90,6 @@ class ModelArgs:
     backend: str | None
     device: str | None
     settings: Settings
-    chunk_tokens: int | None
-    overlap: int | None
-    share: float
 
 
 @dataclass
@@ -131,7 +130,9 @@ def candidates(docs: Sequence[Document], share: float) -> set[str]:
     return {line for line, n in unit_counts(docs).items() if n > share * units}
 
 
-def load_rows(paths: Sequence[str], text_field: str, share: float) -> dict[str, list[Any]]:
+def load_rows(
+    paths: Sequence[str], text_field: str, share: float, max_file_mb: float | None = MAX_FILE_MB
+) -> dict[str, list[Any]]:
     """Load files like the pipeline does: a ``doc`` row per document with text, an ``info``
     row per batch with what was skipped, emptied or unreadable, and the boilerplate
     candidates of the batch."""
@@ -140,7 +141,7 @@ def load_rows(paths: Sequence[str], text_field: str, share: float) -> dict[str, 
     docs: list[Document] = []
     for raw in paths:
         load_into(
-            Path(raw), docs, info.skipped, info.unreadable, info.emptied, text_field, MAX_FILE_MB
+            Path(raw), docs, info.skipped, info.unreadable, info.emptied, text_field, max_file_mb
         )
     for doc in docs:
         rows["kind"].append("doc")
@@ -156,9 +157,9 @@ def load_rows(paths: Sequence[str], text_field: str, share: float) -> dict[str, 
 
 
 def _load_batch(
-    batch: dict[str, np.ndarray], text_field: str, share: float
+    batch: dict[str, np.ndarray], text_field: str, share: float, max_file_mb: float | None
 ) -> dict[str, list[Any]]:
-    return load_rows([str(p) for p in batch["path"] if p], text_field, share)
+    return load_rows([str(p) for p in batch["path"] if p], text_field, share, max_file_mb)
 
 
 def _count_batch(batch: dict[str, np.ndarray], only: set[str]) -> dict[str, list[Any]]:
@@ -169,7 +170,9 @@ def _count_batch(batch: dict[str, np.ndarray], only: set[str]) -> dict[str, list
 class EmbedDocs:
     """The actor: one model per actor; documents in, chunks with vectors out."""
 
-    def __init__(self, args: ModelArgs, corpus: dict[str, int], units: int, existing: Any):
+    def __init__(
+        self, args: ModelArgs, how: IndexOptions, corpus: dict[str, int], units: int, existing: Any
+    ):
         from lembed.engine.load import load_model
         from lembed.ingest.chunking import Chunker
 
@@ -177,8 +180,8 @@ class EmbedDocs:
         self.model = load_model(
             args.name, backend=args.backend, device=args.device, settings=settings
         )
-        self.chunker = Chunker(self.model, args.chunk_tokens, args.overlap)
-        self.share = args.share
+        self.chunker = Chunker(self.model, how.chunk_tokens, how.overlap)
+        self.share = how.boilerplate_share
         self.corpus, self.units = corpus, units
         self.existing: frozenset[str] = existing
 
@@ -227,29 +230,30 @@ def index_ray(
     store: VectorStore,
     model: ModelArgs,
     options: RayOptions,
+    how: IndexOptions | None = None,
     *,
-    prune: bool = False,
-    text_field: str = "text",
-    batch_size: int = 256,
-    progress: Callable[[Progress], None] | None = None,
-    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None = None,
+    progress: OnProgress | None = None,
+    on_written: OnWritten | None = None,
 ) -> IndexReport:
-    """Index ``paths`` into ``store`` on Ray (see the module doc); the report of ``index``.
+    """Index ``paths`` into ``store`` on Ray (see the module doc), chunked, loaded and
+    written as ``how`` says; the report of :func:`lembed.ingest.pipeline.index`.
 
-    ``on_written(chunks, deleted_ids)`` is called as :func:`lembed.ingest.pipeline.index`
-    calls it: every current chunk (text and metadata collected on the driver), ids removed."""
+    ``on_written(chunks, deleted_ids)`` is called as that ``index`` calls it: every current
+    chunk (text and metadata collected on the driver), ids removed. Takes no writer lock:
+    :func:`lembed.ingest.api.index` with ``lembed.scale.api.RayEngine`` does."""
     from lembed.engine.load import load_model
     from lembed.ingest.chunking import Chunker
 
+    how = how or IndexOptions()
     options.check()
     if not paths:
         raise ValidationError("give at least one file or folder to index", param="paths")
-    if batch_size < 1:
+    if how.batch_size < 1:
         raise ValidationError("batch size must be at least 1", param="batch_size")
     # validate model, chunk size and dimensions here, before any Ray work (tokenizer only)
     probe = load_model(model.name, backend="fake", settings=model.settings)
-    Chunker(probe, model.chunk_tokens, model.overlap)
-    Boilerplate([], model.share)
+    Chunker(probe, how.chunk_tokens, how.overlap)
+    Boilerplate([], how.boilerplate_share)
     if store.dim != probe.dim:
         raise ValidationError(
             f"collection {store.name!r} holds {store.dim}-d vectors; {probe.name} makes "
@@ -266,10 +270,7 @@ def index_ray(
         object_store_mb=options.object_store_mb,
     ):
         try:
-            return _run(
-                paths, files, store, args, options, prune, text_field, batch_size, progress,
-                on_written,
-            )  # fmt: skip
+            return _run(paths, files, store, args, options, how, progress, on_written)
         except LembedError:
             raise
         except Exception as exc:  # a worker's error arrives wrapped by Ray
@@ -307,11 +308,9 @@ def _run(
     store: VectorStore,
     args: ModelArgs,
     options: RayOptions,
-    prune: bool,
-    text_field: str,
-    batch_size: int,
-    progress: Callable[[Progress], None] | None,
-    on_written: Callable[[Sequence[PendingChunk], Sequence[str]], None] | None,
+    how: IndexOptions,
+    progress: OnProgress | None,
+    on_written: OnWritten | None,
 ) -> IndexReport:
     ray: Any = require("ray", "ray", "--engine ray")
     from ray.data.expressions import col
@@ -319,7 +318,7 @@ def _run(
     _quiet(ray)
     start = time.perf_counter()
     notify = progress or (lambda _: None)
-    report = IndexReport()
+    report = IndexReport(model=args.name)
     existing = store.scan()
 
     blocks = max(1, min(len(files), 4 * options.workers))
@@ -329,7 +328,11 @@ def _run(
         )
         .map_batches(
             _load_batch,
-            fn_kwargs={"text_field": text_field, "share": args.share},
+            fn_kwargs={
+                "text_field": how.text_field,
+                "share": how.boilerplate_share,
+                "max_file_mb": how.max_file_mb,
+            },
             batch_size=LOAD_BATCH,
         )
         .materialize()
@@ -341,15 +344,15 @@ def _run(
     report.documents = info.documents
     log.debug("load: %.2f s", time.perf_counter() - start)
     notify(Progress("load", len(files), len(files), 0, 0, 0, time.perf_counter() - start))
-    units = info.units
+    units, share = info.units, how.boilerplate_share
     corpus: dict[str, int] = {}
     if units >= MIN_UNITS and info.candidates:
         totals: Counter[str] = Counter()
         counted = docs.map_batches(_count_batch, fn_kwargs={"only": info.candidates})
         for row in counted.iter_rows():
             totals[str(row["line"])] += int(row["n"])
-        corpus = {line: n for line, n in totals.items() if is_frequent(n, units, args.share)}
-    report.boilerplate = Boilerplate.known(corpus, units, args.share).report
+        corpus = {line: n for line, n in totals.items() if is_frequent(n, units, share)}
+    report.boilerplate = Boilerplate.known(corpus, units, share).report
     log.debug("boilerplate: %.2f s", time.perf_counter() - start)
 
     current: set[str] = set()
@@ -360,6 +363,7 @@ def _run(
             EmbedDocs,
             fn_constructor_kwargs={
                 "args": args,
+                "how": how,
                 "corpus": corpus,
                 "units": units,
                 "existing": frozenset(existing),
@@ -369,7 +373,7 @@ def _run(
             num_cpus=options.cpus_per_worker,
             num_gpus=options.gpus_per_worker or None,
         )
-        for batch in _batches(embedded, batch_size):
+        for batch in _batches(embedded, how.batch_size):
             t0 = time.perf_counter()
             new = batch["new"]
             ids = [str(i) for i in batch["id"]]
@@ -416,24 +420,8 @@ def _run(
             )
     report.unchanged = report.chunks - report.embedded
     sources = info.emptied | (set(docs.unique("source")) if report.documents else set())
-    stale, gone = stale_chunks(existing, current, sources, info.unreadable, paths, prune)
-    store.delete(ids=stale + gone)
-    report.deleted, report.pruned = len(stale), len(gone)
-    if on_written is not None:
-        on_written(everything, stale + gone)
-    report.seconds = time.perf_counter() - start
-    notify(
-        Progress(
-            "done",
-            len(done_sources),
-            len(done_sources),
-            report.embedded,
-            report.embedded,
-            report.tokens,
-            report.seconds,
-        )
-    )
-    return report
+    removed = stale_chunks(existing, current, sources, info.unreadable, paths, how.prune)
+    return finish(report, store, removed, everything, on_written, notify, start, len(done_sources))
 
 
 def _gather(loaded: Any) -> _Loaded:

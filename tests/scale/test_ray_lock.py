@@ -19,6 +19,7 @@ from lembed.errors import ValidationError
 from lembed.ingest import index
 from lembed.ingest.pipeline import Progress
 from lembed.scale.api import RayEngine
+from lembed.scale.api import index as index_on_ray
 from lembed.scale.ray_guard import RaySession
 from lembed.settings import Settings
 
@@ -53,7 +54,7 @@ def test_a_ray_run_holds_the_writer_lock(
         if event.stage == "load" and not refused:
             refused.append(second_writer(docs, store, fake.cache_dir))
 
-    report = index([docs], store=store, engine=RayEngine(), settings=fake, progress=mid_run)
+    report = index_on_ray([docs], store=store, settings=fake, progress=mid_run)
     assert report.documents == 3 and report.embedded == 3 and report.model == "all-minilm-l6-v2"
     [other] = refused
     assert other.returncode == 1, other.stderr
@@ -76,6 +77,9 @@ def test_a_ray_run_holds_the_writer_lock(
     assert {k: local[k] for k in keys} == {k: got[k] for k in keys}
 
 
-def test_the_ray_engine_wants_a_model_name(fake_model: EmbeddingModel, settings: Settings) -> None:
+def test_the_ray_engine_wants_a_model_name(
+    fake_model: EmbeddingModel, settings: Settings, tmp_path: Path
+) -> None:
+    engine = RayEngine()
     with pytest.raises(ValidationError, match="loads its model in the workers"):
-        RayEngine().prepare(fake_model, settings)
+        index([tmp_path], store="memory:", model=fake_model, engine=engine, settings=settings)

@@ -3,15 +3,17 @@
 ``ModelPool.embed`` is the one async engine call every HTTP dialect makes: it validates and
 prefixes the texts, queues them on the model's batcher — whose worker thread tokenises them
 together with the other requests' in one batch call, fits them to the window, and runs the
-forward pass — and shapes the result. Nothing here knows about HTTP.
+forward pass — and shapes the result. Every embedding the pool makes is reported once to
+``ModelPool.on_embedded`` (the server counts tokens there). Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lembed.engine.batcher import Batcher
@@ -24,7 +26,7 @@ from lembed.engine.model import (
     MatryoshkaWarning,
 )
 from lembed.errors import ModelNotFoundError, ValidationError
-from lembed.models.catalog import normalize_name
+from lembed.models.catalog import Output, normalize_name
 from lembed.runtime.quantize import OutputDtype
 from lembed.settings import default
 
@@ -72,6 +74,10 @@ class ServedModel:
         return [self.batcher, *self.task_batchers.values()]
 
 
+# Told of every embedding made: (model name, tokens embedded).
+EmbeddedHook = Callable[[str, int], None]
+
+
 class ModelPool:
     """Serves one or more loaded models; the first is the default."""
 
@@ -87,6 +93,7 @@ class ModelPool:
     ) -> None:
         if not models:
             raise ValidationError("serve at least one model")
+        self.on_embedded: EmbeddedHook | None = None
         defaults = input_types or {}
         self.served: list[ServedModel] = []
         for model in models:
@@ -178,4 +185,27 @@ class ModelPool:
         fit = functools.partial(model.fit, mode=mode, input_type=kind)
         batcher = served.batcher_for(model.spec.task(kind))
         vectors, encoded = await batcher.submit_texts(prefixed, fit, normalize=normalize)
-        return model.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+        result = model.result(encoded, vectors, dimensions=dimensions, dtype=dtype, start=start)
+        return self._embedded(result)
+
+    async def embed_outputs(
+        self,
+        name: str | None,
+        texts: Sequence[str],
+        *,
+        input_type: str,
+        truncate: Truncate | bool,
+        output: Output | Sequence[Output],
+    ) -> Embeddings:
+        """``EmbeddingModel.embed`` with the model's extra heads (``output``: sparse,
+        multivector), off the event loop (not batched across requests)."""
+        model = self.get(name).model
+        result = await asyncio.to_thread(
+            model.embed, texts, input_type=input_type, truncate=truncate, output=output
+        )
+        return self._embedded(result)
+
+    def _embedded(self, result: Embeddings) -> Embeddings:
+        if self.on_embedded is not None:
+            self.on_embedded(result.model, result.prompt_tokens)
+        return result

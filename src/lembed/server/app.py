@@ -101,6 +101,7 @@ def create_app(
     for model in pool.served:
         for batcher in model.batchers:
             batcher.on_batch = state.metrics.observe_batch
+    pool.on_embedded = state.metrics.count_tokens
     if served is not None:
         served.batcher.on_batch = state.metrics.observe_rerank_batch
     state.metrics.track_batchers(lambda: state.batchers)

@@ -72,6 +72,10 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
+    def count_tokens(self, model: str, tokens: int) -> None:
+        """Tokens ``model`` embedded (the pool's ``on_embedded`` hook: every route's once)."""
+        self.tokens.labels(model).inc(tokens)
+
     def observe_batch(self, inputs: int, padded_tokens: int, seconds: float) -> None:
         self.batch_inputs.observe(inputs)
         self.batch_tokens.observe(padded_tokens)

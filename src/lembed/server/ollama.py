@@ -92,7 +92,6 @@ async def embed(body: EmbedRequest, state: State) -> FastJSON:
         truncate="right" if body.truncate else "error",
         dimensions=body.dimensions,
     )
-    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
     content = {
         "model": body.model,
         "embeddings": result.vectors,
@@ -108,7 +107,6 @@ async def embeddings(body: LegacyEmbedRequest, state: State) -> FastJSON:
     result = await state.pool.embed(
         body.model, [body.prompt], input_type=_input_type(body.input_type, body.options)
     )
-    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
     return FastJSON(
         {"embedding": result.vectors[0]},
         headers=timing_headers(result.seconds, result.prompt_tokens),

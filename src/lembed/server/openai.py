@@ -86,7 +86,6 @@ async def embeddings(body: EmbeddingsRequest, state: State) -> FastJSON:
         truncate="right" if body.truncate else "error",
         dimensions=body.dimensions,
     )
-    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
     vectors = result.vectors
     data: list[dict[str, Any]]
     if body.encoding_format == "base64":

@@ -13,8 +13,6 @@ own token-budget batches.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -74,14 +72,13 @@ async def embed_sparse(body: EmbedSparseRequest, state: State) -> FastJSON:
             f"{model.name} has no sparse output; models with one: bge-m3"
             + (f" (served here: {', '.join(with_sparse)})" if with_sparse else "")
         )
-    result = await asyncio.to_thread(
-        model.embed,
+    result = await state.pool.embed_outputs(
+        body.model,
         texts,
         input_type=parse_input_type(body.prompt_name, served.input_type),
         truncate=truncation(body.truncate, body.truncation_direction, state),
         output="sparse",
     )
-    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
     out = [
         [{"index": int(i), "value": float(v)} for i, v in zip(s.indices, s.values, strict=True)]
         for s in result.sparse or []

@@ -96,7 +96,6 @@ async def embed(body: EmbedRequest, state: State) -> FastJSON:
         dimensions=body.dimensions,
         normalize=body.normalize,
     )
-    state.metrics.tokens.labels(result.model).inc(result.prompt_tokens)
     return FastJSON(result.vectors, headers=timing_headers(result.seconds, result.prompt_tokens))
 
 

@@ -21,32 +21,17 @@ from lembed.engine.pool import parse_input_type
 from lembed.errors import BackendError
 from lembed.server.errors import TEI_ERRORS
 from lembed.server.state import (
-    STRICT,
     FastJSON,
-    InputTypeName,
-    ModelName,
     State,
-    Text,
-    Texts,
     timing_headers,
 )
-from lembed.server.tei import Direction, truncation
+from lembed.server.tei import TeiInputs, truncation
 
 router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
 
-class EmbedSparseRequest(BaseModel):
-    model_config = STRICT
-
-    inputs: Text | Texts
-    truncate: bool | None = Field(
-        None, description="default: false, or the server's --auto-truncate"
-    )
-    truncation_direction: Direction = "Right"
-    prompt_name: InputTypeName = Field(
-        None, description="query | document (passage): which of the model's prefixes to apply"
-    )
-    model: ModelName | None = Field(None, description="lembed extension: a served model name")
+class EmbedSparseRequest(TeiInputs):
+    pass  # /embed's fields without its dense options (a docstring would enter the schema)
 
 
 class SparseValue(BaseModel):

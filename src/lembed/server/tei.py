@@ -35,11 +35,13 @@ TokenIds = Annotated[
 ]
 
 
-class EmbedRequest(BaseModel):
+class TeiInputs(BaseModel):
+    # The fields TEI's embedding routes share (/embed, /embed_sparse): the texts, their
+    # truncation, the prompt and lembed's model choice. (No docstring: it would be the
+    # subclasses' schema description.)
     model_config = STRICT
 
     inputs: Text | Texts
-    normalize: bool = True
     truncate: bool | None = Field(
         None, description="default: false, or the server's --auto-truncate"
     )
@@ -47,8 +49,12 @@ class EmbedRequest(BaseModel):
     prompt_name: InputTypeName = Field(
         None, description="query | document (passage): which of the model's prefixes to apply"
     )
-    dimensions: Dimensions = None
     model: ModelName | None = Field(None, description="lembed extension: a served model name")
+
+
+class EmbedRequest(TeiInputs):
+    normalize: bool = True
+    dimensions: Dimensions = None
 
 
 class TokenizeRequest(BaseModel):

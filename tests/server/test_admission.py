@@ -22,15 +22,8 @@ from lembed.engine.model import EmbeddingModel
 from lembed.errors import OverloadedError
 from lembed.runtime.backends.fake import FakeBackend
 from tests.server.conftest import LiveServer, live_env, run
+from tests.server.faults import OVERLOAD, faulty, timed_post
 from tests.server.test_errors import GOOD, OLLAMA, OPENAI, TEI, check_shape
-
-OVERLOAD = {OLLAMA: 503, OPENAI: 503, TEI: 429}
-
-
-def faulty(model: EmbeddingModel, **kw: Any) -> EmbeddingModel:
-    return EmbeddingModel(
-        model.resolved, model.tokenizer, FakeBackend(model.dim, **kw), max_batch_size=1
-    )
 
 
 class Slow:
@@ -110,16 +103,12 @@ def test_inputs_past_the_deadline_are_refused_within_the_bound(
 ) -> None:
     """The rate looked fine when they were admitted, then the forward passes slowed down
     (a starved CPU): queued requests are answered at the deadline, not after the queue."""
-    slow = faulty(fake_model, delay_s=0.6)
+    slow = faulty(fake_model, delay_s=0.6, max_batch_size=1)
 
     async def go(client: httpx.AsyncClient) -> None:
-        async def one(i: int) -> tuple[int, float, httpx.Response]:
-            start = time.perf_counter()
-            body = {**GOOD[route], "input" if route != TEI else "inputs": f"text {i}"}
-            r = await client.post(route, json=body)
-            return r.status_code, time.perf_counter() - start, r
-
-        results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(8))), 20)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(timed_post(client, route, i) for i in range(8))), 20
+        )
         codes = [code for code, _, _ in results]
         assert codes.count(200) >= 1 and codes.count(OVERLOAD[route]) >= 5, codes
         refused = [(t, r) for code, t, r in results if code != 200]
@@ -136,7 +125,7 @@ def test_inputs_past_the_deadline_are_refused_within_the_bound(
 def test_hung_forward_pass_turns_health_red_and_fails_waiting(
     in_process: Callable[..., Any], fake_model: EmbeddingModel
 ) -> None:
-    hanging = faulty(fake_model, fault="hang")
+    hanging = faulty(fake_model, fault="hang", max_batch_size=1)
     backend = hanging.backend
     assert isinstance(backend, FakeBackend)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,15 +10,8 @@ import httpx
 import pytest
 
 from lembed.engine.model import EmbeddingModel
-from lembed.runtime.backends.fake import FakeBackend
+from tests.server.faults import OVERLOAD, faulty, timed_post
 from tests.server.test_errors import GOOD, OLLAMA, OPENAI, TEI, check_shape
-
-OVERLOAD = {OLLAMA: 503, OPENAI: 503, TEI: 429}
-
-
-def faulty(model: EmbeddingModel, **kw: Any) -> EmbeddingModel:
-    backend = FakeBackend(model.dim, **kw)
-    return EmbeddingModel(model.resolved, model.tokenizer, backend)
 
 
 @pytest.mark.parametrize("route", [OLLAMA, OPENAI, TEI])
@@ -29,19 +21,15 @@ def test_burst_of_twice_the_queue(
     slow = faulty(fake_model, delay_s=0.25)  # longer than the 32 requests take to arrive
 
     async def go(client: httpx.AsyncClient) -> None:
-        async def one(i: int) -> tuple[int, float, httpx.Response]:
-            start = time.perf_counter()
-            body = {**GOOD[route], "input" if route != TEI else "inputs": f"text {i}"}
-            r = await client.post(route, json=body)
-            return r.status_code, time.perf_counter() - start, r
-
-        results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(32))), 30)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(timed_post(client, route, i) for i in range(32))), 30
+        )
         codes = [code for code, _, _ in results]
         assert set(codes) == {200, OVERLOAD[route]}, codes
         refused = [(t, r) for code, t, r in results if code == OVERLOAD[route]]
         assert all(t < 1.0 for t, _ in refused)  # answered at once, not after waiting
         assert "overloaded" in check_shape(route, refused[0][1])
-        after = await asyncio.gather(*(one(i) for i in range(8)))
+        after = await asyncio.gather(*(timed_post(client, route, i) for i in range(8)))
         assert [code for code, _, _ in after] == [200] * 8  # full service right after
 
     in_process(go, models=[slow], max_queue=16)

@@ -229,9 +229,9 @@ def test_schema_blank_rule_matches_the_server() -> None:
     character (ECMA's ``\\S`` would not: U+FEFF, U+001C-U+001F, U+0085)."""
     import re
 
-    from lembed.server.state import _TEXT_SCHEMA
+    from lembed.server.state import TEXT_SCHEMA
 
-    pattern = re.compile(str(_TEXT_SCHEMA["pattern"]))
+    pattern = re.compile(str(TEXT_SCHEMA["pattern"]))
     for code in range(0x10000):
         char = chr(code)
         if 0xD800 <= code <= 0xDFFF:

@@ -243,7 +243,16 @@ class CollectionMap(BaseModel):
     points: list[MapPoint]
 
 
-Name = Annotated[str, Path(description="collection name")]
+# check_collection's rule (3-128 of [A-Za-z0-9._-], alphanumeric ends, no "..") as a pattern
+# without look-around, so JSON Schema, schemathesis and pydantic all read it the same way: each
+# "." is followed by a character that is not one.
+COLLECTION_PATTERN = r"^[A-Za-z0-9](?:\.?[A-Za-z0-9_-])*\.?[A-Za-z0-9]$"
+COLLECTION_LIMITS: dict[str, Any] = {
+    "min_length": 3,
+    "max_length": 128,
+    "pattern": COLLECTION_PATTERN,
+}
+Name = Annotated[str, Path(description="collection name", **COLLECTION_LIMITS)]
 
 
 @router.get("/v1/collections", response_model=CollectionList)

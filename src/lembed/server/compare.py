@@ -8,25 +8,48 @@ matrix shows what a smaller Matryoshka size or a coarser dtype does to the ranki
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from lembed.server.errors import OPENAI_ERRORS
-from lembed.server.state import Dimensions, FastJSON, State, Texts
+from lembed.server.state import (
+    TEXTS_SCHEMA,
+    Dimensions,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+)
 
 router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
 
 CompareDtype = Literal["float32", "int8", "binary"]
 MAX_TEXTS = 64
+# Texts' schema plus the upper bound (Texts' WithJsonSchema would hide a max_length)
+CompareTexts = Annotated[
+    list[str],
+    Field(max_length=MAX_TEXTS),
+    WithJsonSchema({**TEXTS_SCHEMA, "maxItems": MAX_TEXTS}),
+]
 
 
 class CompareRequest(BaseModel):
-    input: Texts = Field(description=f"2 to {MAX_TEXTS} texts", max_length=MAX_TEXTS)
-    model: str | None = Field(None, description="a served model (default: the first)")
-    input_type: str | None = Field(None, description="query | document | none (prefix)")
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={  # binary packs 8 dimensions a byte (the engine refuses others)
+            "anyOf": [
+                {"properties": {"dtype": {"enum": ["float32", "int8"]}}},
+                {"properties": {"dimensions": {"anyOf": [{"multipleOf": 8}, {"type": "null"}]}}},
+            ]
+        },
+    )
+
+    input: CompareTexts = Field(description=f"1 to {MAX_TEXTS} texts")
+    model: ModelName | None = Field(None, description="a served model (default: the first)")
+    input_type: InputTypeName = Field(None, description="query | document | none (prefix)")
     dimensions: Dimensions = Field(None, description="Matryoshka dimensions")
     dtype: CompareDtype = "float32"
     truncate: bool = Field(True, description="cut inputs to the window (else an error)")

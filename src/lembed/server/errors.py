@@ -120,7 +120,8 @@ def describe_validation(exc: RequestValidationError) -> ValidationError:
     parts = []
     param = None
     for err in exc.errors()[:3]:
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        loc = [str(p) for p in err.get("loc", ())]
+        loc = loc[1:] if loc and loc[0] in ("body", "path", "query", "header") else loc
         if err.get("type") == "json_invalid":
             return ValidationError("the request body is not valid JSON")
         where = ".".join(loc) or "body"

@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from lembed.server.errors import OPENAI_ERRORS
 from lembed.server.state import (
-    STRICT,
+    TEXT_SCHEMA,
+    TEXTS_SCHEMA,
     Dimensions,
     FastJSON,
     InputTypeName,
@@ -34,7 +35,16 @@ router = APIRouter(tags=["openai"], responses=OPENAI_ERRORS)
 
 
 class EmbeddingsRequest(BaseModel):
-    model_config = STRICT
+    # strict, and token ids only with "tokenizer" (texts_of refuses them without it)
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"input": {"anyOf": [TEXT_SCHEMA, TEXTS_SCHEMA]}}},
+                {"required": ["tokenizer"], "properties": {"tokenizer": {"type": "string"}}},
+            ]
+        },
+    )
 
     input: Text | Texts | TokenIds | TokenIdRows = Field(
         description="a text, texts, or token ids of this model's tokenizer"

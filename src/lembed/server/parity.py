@@ -18,20 +18,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import orjson
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from lembed.engine.batching import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import LembedError, ValidationError
 from lembed.server import openai
 from lembed.server.errors import OLLAMA_ERRORS, OPENAI_ERRORS, TEI_ERRORS
-from lembed.server.state import STRICT, FastJSON, InputTypeName, ModelName, State, Text, Texts
+from lembed.server.state import (
+    PY_SPACE,
+    STRICT,
+    FastJSON,
+    InputTypeName,
+    ModelName,
+    State,
+    Text,
+    Texts,
+)
 from lembed.server.tei import Direction, truncation
 
 router = APIRouter()
@@ -53,11 +62,36 @@ router.add_api_route(
 # -- Ollama: POST /api/pull -----------------------------------------------------------------
 
 
-class PullRequest(BaseModel):
-    model_config = STRICT
+def _pull_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError("a model name must not be blank")
+    if name.startswith((".", "/", "~")):
+        raise ValueError(f"{name!r} is a path: pull takes a model name or an HF id")
+    return name
 
-    model: ModelName | None = None
-    name: ModelName | None = Field(None, description="older clients' name for model")
+
+# A name to pull, in either field: not blank, and not a path once stripped.
+PullName = Annotated[
+    str,
+    AfterValidator(_pull_name),
+    WithJsonSchema({"type": "string", "pattern": f"^[{PY_SPACE}]*[^./~{PY_SPACE}]"}),
+]
+
+
+class PullRequest(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={  # one of the two names is required
+            "anyOf": [
+                {"required": [key], "properties": {key: {"type": "string"}}}
+                for key in ("model", "name")
+            ]
+        },
+    )
+
+    model: PullName | None = None
+    name: PullName | None = Field(None, description="older clients' name for model")
     insecure: bool = False
     stream: bool = True
 

@@ -24,6 +24,7 @@ from lembed.errors import LembedError
 from lembed.rag.pipeline import AskResult, answer, open_retriever
 from lembed.rag.reranker import Reranker
 from lembed.server.collections import (
+    COLLECTION_LIMITS,
     StoreConfig,
     chunk_json,
     client_of,
@@ -33,7 +34,7 @@ from lembed.server.collections import (
     store_lock,
 )
 from lembed.server.errors import OPENAI_ERRORS
-from lembed.server.state import FastJSON, State
+from lembed.server.state import STRICT, FastJSON, Integer, State
 from lembed.stores import DEFAULT_COLLECTION, CollectionInfo, Hit
 
 router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
@@ -43,10 +44,12 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
 
 
 class SearchRequest(BaseModel):
+    model_config = STRICT
+
     query: str = Field(min_length=1, pattern=r"\S", description="what to look for")
-    collection: str = DEFAULT_COLLECTION
+    collection: str = Field(DEFAULT_COLLECTION, **COLLECTION_LIMITS)
     mode: Mode = "dense"
-    k: int = Field(10, ge=1, le=100, description="number of hits")
+    k: Integer = Field(10, ge=1, le=100, description="number of hits")
 
 
 class SearchHit(BaseModel):
@@ -71,12 +74,14 @@ class SearchResponse(BaseModel):
 
 
 class AskRequest(BaseModel):
+    model_config = STRICT
+
     question: str = Field(min_length=1, pattern=r"\S")
-    collection: str = DEFAULT_COLLECTION
+    collection: str = Field(DEFAULT_COLLECTION, **COLLECTION_LIMITS)
     mode: Mode = "dense"
-    k: int = Field(20, ge=1, le=100, description="passages retrieved")
-    top_n: int = Field(5, ge=1, le=20, description="passages the answer is drawn from")
-    max_tokens: int = Field(256, ge=1, le=2048)
+    k: Integer = Field(20, ge=1, le=100, description="passages retrieved")
+    top_n: Integer = Field(5, ge=1, le=20, description="passages the answer is drawn from")
+    max_tokens: Integer = Field(256, ge=1, le=2048)
 
 
 def sentences(text: str) -> list[str]:

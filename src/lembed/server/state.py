@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from lembed.engine.batcher import Batcher
 from lembed.engine.cross_encoder import ServedCrossEncoder
@@ -23,14 +23,13 @@ from lembed.settings import default
 # least one input); validation of those rules happens in the engine, with its own messages.
 # "Not blank" as Python's str.strip() sees it (ECMA's \S differs: it counts U+FEFF as space
 # and U+001C-U+001F, U+0085 as text), so the schema and the server agree on every string.
-_PY_SPACE = (
+PY_SPACE = (
     "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 )
-_TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": f"[^{_PY_SPACE}]"}
-Text = Annotated[str, WithJsonSchema(_TEXT_SCHEMA)]
-Texts = Annotated[
-    list[str], WithJsonSchema({"type": "array", "items": _TEXT_SCHEMA, "minItems": 1})
-]
+TEXT_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": f"[^{PY_SPACE}]"}
+Text = Annotated[str, WithJsonSchema(TEXT_SCHEMA)]
+TEXTS_SCHEMA: dict[str, Any] = {"type": "array", "items": TEXT_SCHEMA, "minItems": 1}
+Texts = Annotated[list[str], WithJsonSchema(TEXTS_SCHEMA)]
 
 
 def _integral(value: Any) -> Any:
@@ -43,9 +42,20 @@ Dimensions = Annotated[
     Integer | None,
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}),
 ]
+
+
+def _known_input_type(value: str | None) -> str | None:
+    """Refuse an unknown input_type while the request is parsed, before any route checks a
+    model's capabilities (the engine maps the value, as leniently: case and spaces)."""
+    if value is not None and value.strip().lower() not in INPUT_TYPE_ALIASES:
+        raise ValueError(f"must be one of {', '.join(INPUT_TYPE_ALIASES)}, not {value!r}")
+    return value
+
+
 # The input_type / prompt_name values the engine maps; anything else is refused.
 InputTypeName = Annotated[
     str | None,
+    AfterValidator(_known_input_type),
     WithJsonSchema(
         {"anyOf": [{"type": "string", "enum": list(INPUT_TYPE_ALIASES)}, {"type": "null"}]}
     ),

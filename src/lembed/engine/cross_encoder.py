@@ -24,7 +24,7 @@ from tokenizers import Encoding
 
 from lembed.engine.batcher import Batcher
 from lembed.engine.batching import plan_batches
-from lembed.engine.load import options
+from lembed.engine.load import options, sizes
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
 from lembed.models.rerankers import RerankerSpec, ResolvedReranker, resolve_reranker
 from lembed.runtime import registry
@@ -182,14 +182,7 @@ def load_cross_encoder(
         kind = registry.BACKENDS["onnx"]
     opts = replace(options(settings), precision="fp32")  # fp32 weights and compute
     runtime = registry.build(resolved, kind.name, opts, head=LOGITS)
-    return CrossEncoder(
-        resolved,
-        tokenizer,
-        runtime,
-        batch_tokens=settings.batch_tokens,
-        max_batch_size=settings.max_batch_size,
-        load_seconds=time.perf_counter() - start,
-    )
+    return CrossEncoder(resolved, tokenizer, runtime, **sizes(settings, start))
 
 
 class ServedCrossEncoder:

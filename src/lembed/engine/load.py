@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TypedDict
 
 from lembed.engine.model import EmbeddingModel
 from lembed.models.resolve import resolve
@@ -24,6 +25,23 @@ def options(
         precision=settings.precision,
         fake_delay_s=settings.fake_delay_ms / 1000,
         fake_fault=settings.fake_fault,
+    )
+
+
+class Sizes(TypedDict):
+    """What every loaded model (embedding or cross-encoder) takes from the settings."""
+
+    batch_tokens: int
+    max_batch_size: int
+    load_seconds: float
+
+
+def sizes(settings: Settings, started: float) -> Sizes:
+    """The batch sizes of ``settings``, and the seconds since ``started`` (perf_counter)."""
+    return Sizes(
+        batch_tokens=settings.batch_tokens,
+        max_batch_size=settings.max_batch_size,
+        load_seconds=time.perf_counter() - started,
     )
 
 
@@ -59,9 +77,7 @@ def load_model(
         resolved,
         tokenizer,
         runtime,
-        batch_tokens=settings.batch_tokens,
-        max_batch_size=settings.max_batch_size,
-        load_seconds=time.perf_counter() - start,
         task=first,
         backend_for_task=make if resolved.spec.tasks else None,
+        **sizes(settings, start),
     )

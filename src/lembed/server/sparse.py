@@ -16,7 +16,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lembed.engine.batching import check_texts
 from lembed.engine.pool import parse_input_type
 from lembed.errors import BackendError
 from lembed.server.errors import TEI_ERRORS
@@ -25,7 +24,7 @@ from lembed.server.state import (
     State,
     timing_headers,
 )
-from lembed.server.tei import TeiInputs, truncation
+from lembed.server.tei import TeiInputs, served_texts, truncation
 
 router = APIRouter(tags=["tei"], responses=TEI_ERRORS)
 
@@ -47,10 +46,8 @@ class NoSparseHeadError(BackendError):
 
 @router.post("/embed_sparse", response_model=list[list[SparseValue]])
 async def embed_sparse(body: EmbedSparseRequest, state: State) -> FastJSON:
-    served = state.pool.get(body.model)
+    served, texts = served_texts(state, body.model, body.inputs)
     model = served.model
-    texts = check_texts(body.inputs)
-    state.check_count(texts)
     if "sparse" not in model.spec.outputs:
         with_sparse = [s.model.name for s in state.pool.served if "sparse" in s.model.spec.outputs]
         raise NoSparseHeadError(

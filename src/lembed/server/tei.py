@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from lembed import __version__
 from lembed.engine.batching import Truncate, check_texts
-from lembed.engine.pool import parse_input_type
+from lembed.engine.pool import ServedModel, parse_input_type
 from lembed.errors import ValidationError
 from lembed.runtime.tokenizer import check_unicode
 from lembed.server.errors import TEI_ERRORS
@@ -90,6 +90,17 @@ def truncation(truncate: bool | None, direction: Direction, state: ServerState) 
     return "error"
 
 
+def served_texts(
+    state: ServerState, name: str | None, inputs: object
+) -> tuple[ServedModel, list[str]]:
+    """The served model a TEI request names, and its texts checked (non-blank strings,
+    within the server's count limit)."""
+    served = state.pool.get(name)
+    texts = check_texts(inputs)
+    state.check_count(texts)
+    return served, texts
+
+
 @router.post("/embed", response_model=list[list[float]])
 async def embed(body: EmbedRequest, state: State) -> FastJSON:
     texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
@@ -107,10 +118,8 @@ async def embed(body: EmbedRequest, state: State) -> FastJSON:
 
 @router.post("/tokenize", response_model=list[list[SimpleToken]])
 async def tokenize(body: TokenizeRequest, state: State) -> FastJSON:
-    served = state.pool.get(body.model)
+    served, texts = served_texts(state, body.model, body.inputs)
     model = served.model
-    texts = check_texts(body.inputs)
-    state.check_count(texts)
     check_unicode(texts, "input")
     if body.prompt_name is not None:
         texts = model.with_prefix(texts, parse_input_type(body.prompt_name, "none"))

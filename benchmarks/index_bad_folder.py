@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """`lembed index` on a folder of good files and bad ones: the run indexes the good files, lists
-each bad one with its reason, exits 3 ("partial") and takes bounded time.
+each bad one with its reason, exits 3 ("partial") and takes bounded time (``--max-seconds``).
 
 The folder: N good text files, a file symlink loop, a one-line text file of --big-mb MB
 (200 by default, over the default --max-file-mb), a corrupt PDF and a file of NUL bytes.
@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=200)
     parser.add_argument("--good", type=int, default=50)
     parser.add_argument("--max-file-mb", type=float, default=None, help="default: lembed's")
+    parser.add_argument(
+        "--max-seconds", type=float, default=120, help="the bound on the index run's time"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lembed-bad-") as tmp:
         folder = Path(tmp) / "docs"
@@ -66,7 +69,16 @@ def main() -> None:
     print(f"  documents {report.get('documents')}, chunks {report.get('chunks')}")
     for skipped in failed:
         print(f"  failed {Path(skipped['source']).name}: {skipped['reason']}")
-    ok = out.returncode == 3 and report.get("documents") == args.good and len(failed) == 4
+    named = {Path(s["source"]).name for s in failed}
+    ok = (
+        out.returncode == 3
+        and report.get("documents") == args.good
+        and named == {"loop.txt", "huge.txt", "corrupt.pdf", "zeros.txt"}
+        and all(s["reason"] for s in failed)
+        and seconds < args.max_seconds
+    )
+    print(f"  {'PASS' if ok else 'FAIL'} (exit 3, {args.good} documents, the 4 bad files "
+          f"listed with reasons, under {args.max_seconds:.0f} s)")  # fmt: skip
     if not ok:
         print(out.stderr[-3000:], file=sys.stderr)
     sys.exit(0 if ok else 1)

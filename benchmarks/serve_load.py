@@ -7,7 +7,8 @@ Starts a real ``lembed serve`` (default model, onnx) on a free loopback port, th
 2. load: ``--clients`` concurrent clients (default 32), each sending one short sentence per
    request until every sentence was sent once (a bounded loop), over keep-alive
    connections; throughput, p50/p99 latency and failures;
-3. idle latency: ``--single`` sequential one-sentence requests (p50/p99).
+3. idle latency: one client sending one sentence at a time (p50/p99): wrk with one
+   connection for 5 s, or ``--single`` sequential httpx requests without wrk.
 
 It prints the ratio server/engine (the target is ≥ 0.9), the idle p50 (target ≤ 3 ms), the
 mean inputs per forward pass (from the server's /metrics, over the load phase) and the
@@ -190,7 +191,13 @@ def wrk_load(url: str, route: str, texts: list[str], clients: int, seconds: int)
     }
 
 
-def idle(url: str, route: str, texts: list[str]) -> dict[str, float]:
+def idle(url: str, route: str, texts: list[str], use_wrk: bool) -> dict[str, float]:
+    """One client, one request at a time: wrk with one connection for 5 s when it is there
+    (the same C client as the load, so client overhead is not counted as the server's),
+    else ``len(texts)`` sequential httpx requests."""
+    if use_wrk:
+        got = wrk_load(url, route, texts, 1, 5)
+        return {"p50_ms": got["p50_ms"], "p99_ms": got["p99_ms"]}
     latencies = []
     with httpx.Client(base_url=url, timeout=30) as client:
         for text in texts:
@@ -224,7 +231,7 @@ def measure(
     else:
         served = asyncio.run(load(url, route, texts, args.clients))
     served["cpu_ms_per_request"] = (cpu_seconds(pid) - cpu) * 1000 / max(served["requests"], 1)
-    single = idle(url, route, texts[: args.single])
+    single = idle(url, route, texts[: args.single], use_wrk)
     return {"load": served, "idle": single}
 
 

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         2048, ge=1, description="token budget of one forward pass, padding included"
     )
     max_batch_size: int = Field(32, ge=1, description="most inputs in one forward pass")
+    batch_workers: int = Field(
+        0,
+        ge=0,
+        description="server: forward passes run side by side per model; 0 = auto (2 on a "
+        "multi-core CPU with an ONNX model under 1 GiB, else 1)",
+    )
     allow_model_paths: bool = Field(True, description="allow a model to be a local folder path")
     fake_delay_ms: float = Field(0, ge=0, description="fake backend: delay per batch (tests)")
     fake_fault: Literal["", "nan", "error", "crash", "hang"] = Field(

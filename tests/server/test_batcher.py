@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -185,3 +186,93 @@ def test_plan_window_cuts_where_padding_costs_more_than_a_pass() -> None:
     wide = plan_window(sizes, budget=2048, max_batch=32, overhead=32)
     assert all(len(b) * max(sizes[i] for i in b) <= 2048 or len(b) == 1 for b in wide)
     assert sorted(i for b in wide for i in b) == list(range(11))
+
+
+class SideBySide:
+    """Two forwards: ``alone`` (all cores) and ``parallel``, which records how many of its
+    passes were in flight at once and can be held."""
+
+    def __init__(self, model: EmbeddingModel) -> None:
+        self.model = model
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+        self.alone_calls = 0
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def alone(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        self.alone_calls += 1
+        return self.model.forward(encodings)
+
+    def parallel(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.gate.wait(10)
+            time.sleep(0.02)  # long enough for the other worker to start its pass
+            return self.model.forward(encodings)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_two_workers_run_planned_batches_side_by_side(fake_model: EmbeddingModel) -> None:
+    fwd = SideBySide(fake_model)
+
+    async def go() -> None:
+        batcher = Batcher(
+            fwd.alone, fake_model.dim, parallel=fwd.parallel, workers=2, max_batch_size=2
+        )
+        batcher.start()
+        fwd.gate.clear()  # the first pass holds: the rest queue up as one window
+        texts = [f"text number {i}" for i in range(12)]
+        first = asyncio.create_task(batcher.submit(encode(fake_model, ["first"])))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.create_task(batcher.submit(encode(fake_model, [t]))) for t in texts]
+        await asyncio.sleep(0.05)
+        fwd.gate.set()
+        await first
+        for text, got in zip(texts, await asyncio.gather(*rest), strict=True):
+            np.testing.assert_allclose(got[0], fake_model.embed(text).vectors[0], atol=1e-6)
+        assert fwd.most == 2  # two passes were in flight at once
+        assert batcher.stats.inputs == 13 and batcher.queued == 0
+        # an idle batcher runs a lone request on the all-cores forward
+        before = fwd.alone_calls
+        await batcher.submit(encode(fake_model, ["lone"]))
+        assert fwd.alone_calls == before + 1
+        await batcher.stop()
+
+    run(go())
+
+
+def test_two_workers_stalled_fail_every_planned_batch(fake_model: EmbeddingModel) -> None:
+    fwd = SideBySide(fake_model)
+
+    async def go() -> None:
+        batcher = Batcher(
+            fwd.alone,
+            fake_model.dim,
+            parallel=fwd.parallel,
+            workers=2,
+            max_batch_size=1,
+            stall_s=0.3,
+        )
+        batcher.start()
+        fwd.gate.clear()  # every side-by-side pass hangs
+        tasks = [
+            asyncio.create_task(batcher.submit(encode(fake_model, [f"t{i}"]))) for i in range(6)
+        ]
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        assert all(isinstance(r, BackendError) and "stuck" in str(r) for r in results), results
+        assert not batcher.alive and batcher.queued == 0
+        fwd.gate.set()
+        await batcher.stop()
+
+    run(go())
+
+
+def test_more_workers_need_a_parallel_forward(fake_model: EmbeddingModel) -> None:
+    with pytest.raises(ValueError, match="parallel"):
+        Batcher(fake_model.forward, fake_model.dim, workers=2)

@@ -152,6 +152,8 @@ def serve(
         max_queue_tokens=settings.max_queue_tokens,
         max_wait_s=settings.max_wait_s,
         stall_s=settings.stall_s,
+        workers=settings.batch_workers,
+        threads=settings.threads,
     )
     config = ServerConfig(
         api_key=settings.api_key,

@@ -1,13 +1,20 @@
 """Dynamic batching across concurrent requests, for one model.
 
-Requests put their inputs in a bounded queue and await a future; one dedicated worker
-thread does all the heavy work. It takes the queue in arrival-order windows, tokenises every
+Requests put their inputs in a bounded queue and await a future; dedicated worker threads
+do all the heavy work. A worker takes the queue in arrival-order windows, tokenises every
 text of the window in one batch call of the Rust tokenizer (which releases the GIL), sorts
 the window by length, cuts it into the batches that cost least — padded tokens plus a fixed
-overhead per forward pass, within a token budget (``plan_window``) — runs each forward
-pass, L2-normalises the rows that want it (one numpy call per batch), and hands each
-batch's results back to the event loop in one ``call_soon_threadsafe``. The event loop
-only parses, queues and answers.
+overhead per forward pass, within a token budget (``plan_window``) — and runs them,
+L2-normalises the rows that want it (one numpy call per batch), and hands each batch's
+results back to the event loop in one ``call_soon_threadsafe``. The event loop only parses,
+queues and answers.
+
+With ``workers > 1`` the planned batches of a window are shared: while one worker runs a
+pass, another runs the next one, or tokenises the next window. Passes side by side use
+``parallel`` (a forward with a share of the cores each: on small batches two one-thread
+passes at once beat one two-thread pass, whose per-operator hand-offs between threads cost
+more than they parallelise); a pass that runs alone uses ``forward`` with every core, so an
+idle server answers a single request at the all-cores latency.
 
 The guarantees:
 
@@ -107,6 +114,8 @@ class Batcher:
         forward: Forward,
         dim: int,
         *,
+        parallel: Forward | None = None,
+        workers: int = 1,
         tokenize: Tokenize | None = None,
         batch_tokens: int = default("batch_tokens"),
         max_batch_size: int = default("max_batch_size"),
@@ -117,7 +126,11 @@ class Batcher:
         window_batches: int = 4,
         pass_overhead_tokens: int = 32,
     ) -> None:
+        if workers < 1 or (workers > 1 and parallel is None):
+            raise ValueError("workers > 1 needs a parallel forward")
         self._forward = forward
+        self._parallel = parallel
+        self.workers = workers
         self._tokenize = tokenize
         self._dim = dim
         self.batch_tokens = batch_tokens
@@ -130,16 +143,17 @@ class Batcher:
         self.pass_overhead_tokens = pass_overhead_tokens
         self.on_batch: BatchObserver | None = None  # metrics hook (called on the loop)
         self._queue: deque[_Item] = deque()
-        self._lock = threading.Lock()  # the queue and the waiting counts
-        self._waiting = 0  # inputs not yet in a forward pass (queue and current window)
+        self._lock = threading.Lock()  # the queue, the ready batches and the waiting counts
+        self._wake = threading.Condition(self._lock)  # work for an idle worker
+        self._waiting = 0  # inputs not yet in a forward pass (queue, windows, ready batches)
         self._queued_tokens = 0  # their estimated tokens
-        self._wake = threading.Event()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._watchdog: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._window: list[_Item] = []  # taken from the queue, not yet answered
-        self._busy_since: float | None = None  # start of the running forward pass
+        self._ready: deque[list[_Item]] = deque()  # planned batches no worker has taken yet
+        self._held: dict[int, list[_Item]] = {}  # by worker: its window or running batch
+        self._busy: dict[int, float] = {}  # by worker: start of its running forward pass
         self._fatal: BaseException | None = None
         self.token_rate: float | None = None  # tokens/s of forward passes (moving average)
         self._chars_per_token = 4.0  # for estimating tokens of untokenised text
@@ -148,37 +162,42 @@ class Batcher:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             return
         self._loop = asyncio.get_running_loop()
-        # A daemon thread: a runtime hung in C must not keep the process from exiting.
-        self._thread = threading.Thread(target=self._work, name="lembed-infer", daemon=True)
-        self._thread.start()
+        # Daemon threads: a runtime hung in C must not keep the process from exiting.
+        self._threads = [
+            threading.Thread(target=self._work, name=f"lembed-infer-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         self._watchdog = self._loop.create_task(self._watch(), name="batcher-watchdog")
 
     async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
         self._fail_all(BackendError("the server is shutting down"))
-        if self._thread is not None:  # a hung forward pass is left behind (daemon thread)
-            await asyncio.to_thread(self._thread.join, 2)
+        for thread in self._threads:  # a hung forward pass is left behind (daemon thread)
+            await asyncio.to_thread(thread.join, 2)
 
     @property
     def alive(self) -> bool:
         return (
-            self._thread is not None
-            and self._thread.is_alive()
+            bool(self._threads)
+            and all(thread.is_alive() for thread in self._threads)
             and self._fatal is None
             and not self._stopping
         )
 
     @property
     def queued(self) -> int:
-        """Inputs waiting for a forward pass (in the queue or the worker's window)."""
+        """Inputs waiting for a forward pass (queued, being planned or planned)."""
         return self._waiting
 
     @property
@@ -233,12 +252,12 @@ class Batcher:
 
     async def _enqueue(self, job: _Job, estimates: list[int]) -> None:
         tokens = sum(estimates)
-        with self._lock:
+        with self._wake:
             self._admit(len(estimates), tokens)
             self._queue.extend(_Item(job, i, e) for i, e in enumerate(estimates))
             self._waiting += len(estimates)
             self._queued_tokens += tokens
-        self._wake.set()
+            self._wake.notify()
 
     def _admit(self, inputs: int, tokens: int) -> None:
         """Raise :class:`OverloadedError` if this request would pass a queue bound."""
@@ -271,27 +290,26 @@ class Batcher:
 
     def _take_window(self) -> tuple[list[_Item], list[_Outcome]]:
         """Pop queued items in arrival order, up to the window's token budget; and the
-        refusals of items that waited past the deadline."""
+        refusals of items that waited past the deadline. Called with the lock held."""
         window: list[_Item] = []
         expired: list[_Outcome] = []
         tokens = 0
         now = time.monotonic()
-        with self._lock:
-            while self._queue and (
-                not window or tokens + self._queue[0].estimate <= self._window_tokens
-            ):
-                item = self._queue.popleft()
-                job = item.job
-                if job.gone():
-                    self.stats.skipped += 1
-                    self._release_locked(item)
-                    continue
-                if self._expired(job, now):
-                    expired.append(self._expire(job))
-                    self._release_locked(item)
-                    continue
-                window.append(item)
-                tokens += item.estimate
+        while self._queue and (
+            not window or tokens + self._queue[0].estimate <= self._window_tokens
+        ):
+            item = self._queue.popleft()
+            job = item.job
+            if job.gone():
+                self.stats.skipped += 1
+                self._release_locked(item)
+                continue
+            if self._expired(job, now):
+                expired.append(self._expire(job))
+                self._release_locked(item)
+                continue
+            window.append(item)
+            tokens += item.estimate
         return window, expired
 
     def _release_locked(self, item: _Item) -> None:
@@ -316,49 +334,80 @@ class Batcher:
             f"the server is overloaded (waited over {self.max_wait_s:g} s for a batch); retry later"
         )
 
+    def _ended(self) -> bool:
+        return self._stopping or self._fatal is not None
+
     def _work(self) -> None:
+        """One worker: run a planned batch if one is ready, else plan the next window (and
+        run its first batch, leaving the others ready for any worker)."""
+        me = threading.get_ident()
         try:
-            while not self._stopping and self._fatal is None:
-                self._wake.wait()
-                self._wake.clear()
-                while self._queue and not self._stopping and self._fatal is None:
-                    window, expired = self._take_window()
-                    self._window = window
+            while True:
+                window: list[_Item] | None = None
+                expired: list[_Outcome] = []
+                with self._wake:
+                    while not (self._ready or self._queue or self._ended()):
+                        self._wake.wait()
+                    if self._ended():
+                        return
+                    if self._ready:
+                        batch = self._ready.popleft()
+                    else:
+                        window, expired = self._take_window()
+                        batch = window
+                    self._held[me] = batch
+                if window is not None:
                     self._post(expired)
-                    self._run_window(window)
-                    self._window = []
+                    batch = self._plan(window)
+                    self._held[me] = batch
+                if batch:
+                    self._run_planned(batch)
+                with self._lock:
+                    self._held.pop(me, None)
         except BaseException as exc:  # a bug or a runtime crash: fail everyone, health red
             if self._fatal is None:
                 self._fatal = exc
-                log.error("the batching worker died", exc_info=exc)
+                log.error("a batching worker died", exc_info=exc)
                 self._call(self._fail_all, BackendError("the inference worker failed"))
+            with self._wake:
+                self._wake.notify_all()
 
-    def _run_window(self, window: list[_Item]) -> None:
+    def _plan(self, window: list[_Item]) -> list[_Item]:
+        """Tokenise the window, cut it into batches (``plan_window``) and queue all but the
+        first as ready; return the first."""
         self._post(self._encode(window))
         self._release([item for item in window if item.job.gone()])
         window = [item for item in window if not item.job.gone()]
+        if not window:
+            return []
         lengths = [item.length for item in window]
         plan = plan_window(
             lengths, self.batch_tokens, self.max_batch_size, self.pass_overhead_tokens
         )
-        for idx in plan:
-            if self._fatal is not None:
-                return
-            now = time.monotonic()
-            outcomes: list[_Outcome] = []
-            batch = []
-            for i in idx:
-                job = window[i].job
-                if job.gone():
-                    self.stats.skipped += 1
-                elif self._expired(job, now):
-                    outcomes.append(self._expire(job))
-                else:
-                    batch.append(window[i])
-            self._release([window[i] for i in idx])
-            if batch:
-                outcomes.extend(self._run_batch(batch))
-            self._post(outcomes)
+        batches = [[window[i] for i in idx] for idx in plan]
+        if len(batches) > 1:
+            with self._wake:
+                self._ready.extend(batches[1:])
+                self._wake.notify(len(batches) - 1)
+        return batches[0]
+
+    def _run_planned(self, planned: list[_Item]) -> None:
+        """Run a planned batch, less the inputs whose caller left or whose deadline passed."""
+        now = time.monotonic()
+        outcomes: list[_Outcome] = []
+        batch = []
+        for item in planned:
+            job = item.job
+            if job.gone():
+                self.stats.skipped += 1
+            elif self._expired(job, now):
+                outcomes.append(self._expire(job))
+            else:
+                batch.append(item)
+        self._release(planned)
+        if batch and self._fatal is None:
+            outcomes.extend(self._run_batch(batch))
+        self._post(outcomes)
 
     def _encode(self, window: list[_Item]) -> list[_Outcome]:
         """Tokenise the window's texts in one call, then fit each request to the window."""
@@ -397,14 +446,22 @@ class Batcher:
 
     def _run_batch(self, batch: list[_Item]) -> list[_Outcome]:
         """Run one batch. A ``BaseException`` that is not an ``Exception`` (a crashed
-        runtime) propagates and ends the worker, after which everyone is failed."""
+        runtime) propagates and ends the worker, after which everyone is failed.
+
+        A pass that runs alone (no other pass running, nothing else waiting) gets the
+        all-cores ``forward``; passes side by side run ``parallel``."""
+        me = threading.get_ident()
         for item in batch:
             item.job.started = True
         encodings = [item.job.encodings[item.index] for item in batch]
+        with self._lock:
+            alone = not self._busy and not self._ready and not self._queue
+            self._busy[me] = time.monotonic()
+            running = len(self._busy)
+        forward = self._forward if alone or self._parallel is None else self._parallel
         start = time.perf_counter()
-        self._busy_since = time.monotonic()
         try:
-            vectors = self._forward(encodings)
+            vectors = forward(encodings)
             if vectors.shape != (len(batch), self._dim) or not np.isfinite(vectors).all():
                 raise BackendError("the model returned non-finite or misshapen vectors")
         except Exception as exc:  # this batch failed; the worker carries on
@@ -419,29 +476,32 @@ class Batcher:
                     outcomes.append((item.job.future, error))
             return outcomes
         finally:
-            self._busy_since = None
+            with self._lock:
+                self._busy.pop(me, None)
         if self._fatal is not None:  # stalled: the watchdog answered these already
             return []
         seconds = time.perf_counter() - start
         padded = len(batch) * max(len(e.ids) for e in encodings)
-        rate = padded / max(seconds, 1e-6)
-        self.token_rate = rate if self.token_rate is None else 0.7 * self.token_rate + 0.3 * rate
-        self.stats.batches += 1
-        self.stats.inputs += len(batch)
-        self.stats.last_batch_at = time.monotonic()
+        rate = padded / max(seconds, 1e-6) * running  # passes side by side add up
         wants = np.fromiter((item.job.normalize for item in batch), bool, len(batch))
         if wants.any():
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = np.where(wants[:, None], vectors / np.clip(norms, 1e-12, None), vectors)
         done: list[_Outcome] = []
-        for item, vector in zip(batch, vectors, strict=True):
-            job = item.job
-            if job.gone():
-                continue
-            job.vectors[item.index] = vector
-            job.remaining -= 1
-            if job.remaining == 0:
-                done.append((job.future, job.vectors))
+        with self._lock:  # a request's inputs may finish in two workers at once
+            old = self.token_rate
+            self.token_rate = rate if old is None else 0.7 * old + 0.3 * rate
+            self.stats.batches += 1
+            self.stats.inputs += len(batch)
+            self.stats.last_batch_at = time.monotonic()
+            for item, vector in zip(batch, vectors, strict=True):
+                job = item.job
+                if job.gone():
+                    continue
+                job.vectors[item.index] = vector
+                job.remaining -= 1
+                if job.remaining == 0:
+                    done.append((job.future, job.vectors))
         if self.on_batch is not None:  # prometheus metrics are thread-safe
             self.on_batch(len(batch), padded, seconds)
         return done
@@ -468,7 +528,8 @@ class Batcher:
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            busy = self._busy_since
+            with self._lock:
+                busy = min(self._busy.values(), default=None)
             if self.stall_s is not None and busy is not None and now - busy > self.stall_s:
                 self._stall(now - busy)
                 return
@@ -502,12 +563,16 @@ class Batcher:
 
     def _fail_all(self, error: Exception) -> None:
         """Answer every input still waiting (in the queue or the current window) with an error."""
-        with self._lock:
-            pending = [*self._window, *self._queue]
-            self._window = []
+        with self._wake:
+            held = [item for items in self._held.values() for item in items]
+            ready = [item for batch in self._ready for item in batch]
+            pending = [*held, *ready, *self._queue]
+            self._held.clear()
+            self._ready.clear()
             self._queue.clear()
             for item in pending:
                 self._release_locked(item)
+            self._wake.notify_all()
         for item in pending:
             item.job.failed = True
             if not item.job.future.done():

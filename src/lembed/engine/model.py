@@ -211,14 +211,20 @@ class EmbeddingModel:
     # -- inference ----------------------------------------------------------------------
 
     def forward(
-        self, encodings: Sequence[Encoding], *, normalize: bool = True, task: str | None = None
+        self,
+        encodings: Sequence[Encoding],
+        *,
+        normalize: bool = True,
+        task: str | None = None,
+        backend: Backend | None = None,
     ) -> np.ndarray:
         """Pooled float32 vectors for ``encodings``, in their order, batched by token budget.
 
         Unit length unless ``normalize=False`` (the raw pooled output, as TEI offers).
-        ``task`` picks the task adapter (``Encoded.task``) on models that have them.
+        ``task`` picks the task adapter (``Encoded.task``) on models that have them;
+        ``backend`` runs the pass instead of the task's own (a server's side-by-side copy).
         """
-        backend = self.backend_for(task)
+        backend = backend or self.backend_for(task)
         out = np.empty((len(encodings), self.dim), dtype=np.float32)
         lengths = [len(e.ids) for e in encodings]
         for idx in plan_batches(lengths, self.batch_tokens, self.max_batch_size):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from lembed.engine.batcher import Batcher
+from lembed.engine.batcher import Batcher, Forward
 from lembed.engine.batching import Truncate, check_texts, truncate_mode
 from lembed.engine.model import (
     INPUT_TYPES,
@@ -27,6 +28,7 @@ from lembed.engine.model import (
 )
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import Output, normalize_name
+from lembed.runtime.backends import Copyable
 from lembed.runtime.quantize import OutputDtype
 from lembed.settings import default
 
@@ -74,6 +76,38 @@ class ServedModel:
         return [self.batcher, *self.task_batchers.values()]
 
 
+COPY_MAX_BYTES = 1 << 30  # larger weights are not copied for side-by-side passes
+
+
+def side_by_side(model: EmbeddingModel, workers: int, threads: int) -> tuple[Forward | None, int]:
+    """The forward for passes run side by side on ``model``'s own task, and how many run at
+    once. ``workers`` 0 is auto: 2 on a multi-core CPU when the backend can open a second
+    session on weights under :data:`COPY_MAX_BYTES` (the copy's memory), else 1. Each copy
+    runs on its share of ``threads`` (0: every core)."""
+    backend = model.backend
+    copyable = backend if isinstance(backend, Copyable) and backend.device == "cpu" else None
+    cores = threads or _cores()
+    if workers == 0:
+        small = copyable is not None and copyable.weights_bytes <= COPY_MAX_BYTES
+        workers = 2 if cores >= 2 and small else 1
+    if workers == 1:
+        return None, 1
+    if copyable is None:
+        raise ValidationError(
+            f"batch workers {workers}: the {backend.name} backend on {backend.device} runs one "
+            "forward pass at a time; use 1 (or 0, auto)"
+        )
+    copy = copyable.with_threads(max(1, cores // workers))
+    forward = functools.partial(model.forward, normalize=False, task=model.task, backend=copy)
+    return forward, workers
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 # Told of every embedding made: (model name, tokens embedded).
 EmbeddedHook = Callable[[str, int], None]
 
@@ -90,6 +124,8 @@ class ModelPool:
         max_queue_tokens: int | None = None,
         max_wait_s: float | None = None,
         stall_s: float | None = None,
+        workers: int = default("batch_workers"),
+        threads: int = default("threads"),
     ) -> None:
         if not models:
             raise ValidationError("serve at least one model")
@@ -102,9 +138,14 @@ class ModelPool:
                 raise ValidationError(f"input type for {model.name} must be one of {INPUT_TYPES}")
 
             def batcher(model: EmbeddingModel, task: str | None) -> Batcher:
+                # other tasks' adapters load on first use: they run one pass at a time
+                own = task == model.task
+                parallel, n = side_by_side(model, workers, threads) if own else (None, 1)
                 return Batcher(
                     functools.partial(model.forward, normalize=False, task=task),
                     model.dim,
+                    parallel=parallel,
+                    workers=n,
                     tokenize=model.tokenizer.encode,
                     batch_tokens=model.batch_tokens,
                     max_batch_size=model.max_batch_size,

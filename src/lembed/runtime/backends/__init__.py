@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,4 +17,20 @@ class Backend(Protocol):
 
     def forward(self, batch: Batch) -> np.ndarray:
         """Return the last hidden state, float32 [batch, seq, hidden]."""
+        ...
+
+
+@runtime_checkable
+class Copyable(Protocol):
+    """A backend that can open a second session on its weights, to run passes side by side."""
+
+    device: str
+
+    @property
+    def weights_bytes(self) -> int:
+        """What a copy costs in memory."""
+        ...
+
+    def with_threads(self, threads: int) -> Backend:
+        """A copy running on ``threads`` threads."""
         ...

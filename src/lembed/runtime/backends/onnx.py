@@ -37,6 +37,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         self.graph = graph
+        self._args: dict[str, Any] = {"task_id": task_id, "head": head}
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
@@ -70,6 +71,17 @@ class OnnxBackend:
             if not found:
                 raise BackendError(f"ONNX graph {graph} has no {head.name} output")
             self._output = found[0]
+
+    @property
+    def weights_bytes(self) -> int:
+        """Bytes of the graph and its external-data file (what a second session copies)."""
+        data = self.graph.with_name(self.graph.name + "_data")  # model.onnx -> model.onnx_data
+        return sum(p.stat().st_size for p in (self.graph, data) if p.is_file())
+
+    def with_threads(self, threads: int) -> OnnxBackend:
+        """A second session on the same graph with ``threads`` intra-op threads, for running
+        forward passes side by side (ONNX Runtime's ``run`` is thread-safe)."""
+        return OnnxBackend(self.graph, threads=threads, device=self.device, **self._args)
 
     def forward(self, batch: Batch) -> np.ndarray:
         feed = {

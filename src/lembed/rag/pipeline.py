@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lembed.engine.cross_encoder import CrossEncoder
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.rerankers import RERANKERS
@@ -118,7 +119,7 @@ def answer(
     *,
     k: int = 20,
     top_n: int = 5,
-    reranker: Reranker | None = None,
+    reranker: Reranker | CrossEncoder | None = None,
     generator: Generator | None = None,
     max_tokens: int = 256,
     where: Where | None = None,
@@ -128,7 +129,10 @@ def answer(
     """Run the pipeline. With a ``generator`` it writes the answer (``on_text`` receives it
     as it streams); else with ``extractive`` (an embedding model) it extracts one; with
     neither it stops at the ranked, numbered context. A generator that asks for it
-    (``check_citations``) gets its uncited answers replaced by the extractive one."""
+    (``check_citations``) gets its uncited answers replaced by the extractive one.
+    ``reranker``: a :class:`Reranker`, or a loaded cross-encoder it wraps."""
+    if isinstance(reranker, CrossEncoder):
+        reranker = Reranker(reranker)
     if top_n < 1 or k < 1:
         raise ValidationError("k and top-n must be at least 1", param="top_n")
     if max_tokens < 1:

@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 from lembed.engine.pool import ModelPool
 from lembed.errors import LembedError
 from lembed.rag.pipeline import AskResult, answer, open_retriever
-from lembed.rag.reranker import Reranker
 from lembed.server.collections import (
     COLLECTION_LIMITS,
     StoreConfig,
@@ -192,7 +191,7 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
 
     info = await asyncio.to_thread(lookup)  # errors before the stream starts keep their status
     served = served_for(state, info)
-    reranker = Reranker(state.reranker.model) if state.reranker is not None else None
+    reranker = state.reranker.model if state.reranker is not None else None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 

@@ -222,15 +222,26 @@ def engine_rate(texts: list[str]) -> float:
 
 
 def measure(
-    url: str, pid: int, route: str, texts: list[str], args: argparse.Namespace, use_wrk: bool
+    url: str,
+    pid: int,
+    route: str,
+    texts: list[str],
+    args: argparse.Namespace,
+    use_wrk: bool,
+    passes: bool = False,
 ) -> dict[str, Any]:
-    """One load phase (wrk or httpx) and one idle phase against one server."""
+    """One load phase (wrk or httpx) and one idle phase against one server; with
+    ``passes``, the mean inputs per forward pass of the load phase (lembed's /metrics)."""
     cpu = cpu_seconds(pid)
+    before = batch_counts(url) if passes else (0.0, 0.0)
     if use_wrk:
         served = wrk_load(url, route, texts, args.clients, args.seconds)
     else:
         served = asyncio.run(load(url, route, texts, args.clients))
     served["cpu_ms_per_request"] = (cpu_seconds(pid) - cpu) * 1000 / max(served["requests"], 1)
+    if passes:
+        inputs, count = (a - b for a, b in zip(batch_counts(url), before, strict=True))
+        served["inputs_per_pass"] = inputs / max(count, 1)
     single = idle(url, route, texts[: args.single], use_wrk)
     return {"load": served, "idle": single}
 
@@ -276,10 +287,7 @@ def main() -> None:
         asyncio.run(load(url, args.route, texts[:200], args.clients))  # warm-up
         for _ in range(args.rounds):
             engine = engine_rate(texts)
-            before = batch_counts(url)
-            ours = measure(url, server.pid, args.route, texts, args, bool(use_wrk))
-            inputs, passes = (a - b for a, b in zip(batch_counts(url), before, strict=True))
-            ours["load"]["inputs_per_pass"] = inputs / max(passes, 1)
+            ours = measure(url, server.pid, args.route, texts, args, bool(use_wrk), passes=True)
             result = {"engine_per_s": engine, **ours}
             if peer is not None:
                 result["infinity"] = measure(

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Annotated
 
+import pydantic
 import typer
 
 from lembed import __version__
@@ -60,8 +61,22 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Build the settings once; commands read them from the context."""
-    ctx.obj = Settings()
+    """Build the settings once; commands read them from the context. A bad ``LEMBED_*``
+    variable is one line naming it and exit status 2 (a usage error), not a traceback."""
+    try:
+        ctx.obj = Settings()
+    except pydantic.ValidationError as exc:
+        print(f"error: {settings_problem(exc)}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+def settings_problem(exc: pydantic.ValidationError) -> str:
+    """Each bad setting as ``LEMBED_NAME: what is wrong``, joined by ``; ``."""
+    parts = []
+    for err in exc.errors():
+        name = "LEMBED_" + "_".join(str(part) for part in err["loc"]).upper()
+        parts.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
 
 
 embed.register(app)

@@ -28,6 +28,7 @@ from lembed.cli.index import (
     StoreOpt,
     parse_filter,
 )
+from lembed.cli.options import Backend
 from lembed.settings import Settings
 from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
 
@@ -72,7 +73,7 @@ def ask(
     store: StoreOpt = DEFAULT_STORE,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     model: CollectionModelOpt = None,
-    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    backend: Backend = None,
     generate: Annotated[
         bool, typer.Option("--generate/--no-generate", help="--no-generate: context only")
     ] = True,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from lembed.cli.options import Backends
 from lembed.errors import ValidationError
 from lembed.settings import Settings
 
@@ -67,10 +68,7 @@ def markdown(doc: dict[str, Any]) -> str:
 def bench(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", "-m", help="model name or path")] = None,
-    backend: Annotated[
-        list[str] | None,
-        typer.Option("--backend", "-b", help="onnx, onnx-int8, torch or fake; repeat"),
-    ] = None,
+    backend: Backends = None,
     batch_size: Annotated[
         list[int] | None, typer.Option("--batch-size", help="texts per call; repeat")
     ] = None,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lembed.cli.options import Backend
 from lembed.errors import ValidationError
 from lembed.settings import Settings
 
@@ -38,7 +39,7 @@ def embed(
     dimensions: Annotated[int | None, typer.Option(help="Matryoshka dimensions")] = None,
     dtype: Annotated[str, typer.Option(help="float32, int8, uint8, binary, ubinary")] = "float32",
     truncate: Annotated[str, typer.Option(help="right, left or error")] = "right",
-    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    backend: Backend = None,
     quantize: Annotated[str | None, typer.Option(help="none or int8 (onnx)")] = None,
     output: Annotated[str, typer.Option("--format", "-f", help="jsonl or json")] = "jsonl",
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lembed.cli.options import Backends
 from lembed.errors import ValidationError
 from lembed.settings import Settings
 
@@ -19,15 +20,6 @@ eval_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Backends = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--backend",
-        "-b",
-        help="onnx, onnx-int8 (int8 weights), torch or fake; repeat to sweep "
-        "(default: the configured backend)",
-    ),
-]
 Dimensions = Annotated[
     list[int] | None, typer.Option("--dimensions", "-d", help="Matryoshka dimensions; repeat")
 ]

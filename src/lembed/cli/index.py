@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from lembed.cli.options import Backend
 from lembed.errors import ValidationError
 from lembed.ingest.loaders import MAX_FILE_MB
 from lembed.settings import Settings
@@ -114,7 +115,7 @@ def index(
     store: StoreOpt = DEFAULT_STORE,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     model: Annotated[str | None, typer.Option("--model", "-m", help="model name or path")] = None,
-    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    backend: Backend = None,
     chunk_tokens: Annotated[
         int | None, typer.Option(help="tokens per chunk (default: the model's window)")
     ] = None,
@@ -202,7 +203,7 @@ def search(
     store: StoreOpt = DEFAULT_STORE,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     model: CollectionModelOpt = None,
-    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    backend: Backend = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines output")] = False,
 ) -> None:
     """Search a collection: the query is embedded as a query (with the model's prefix)."""

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from lembed.cli.ollama_host import serve_address
+from lembed.cli.options import Backend
 from lembed.errors import LembedError, ValidationError, require
 from lembed.settings import Settings
 from lembed.stores import DEFAULT_STORE
@@ -68,7 +69,7 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 11434, Ollama's)")] = None,
-    backend: Annotated[str | None, typer.Option(help="onnx, torch or fake")] = None,
+    backend: Backend = None,
     quantize: Annotated[str | None, typer.Option(help="none or int8 (onnx)")] = None,
     api_key: Annotated[
         str | None, typer.Option(help="require this Bearer key (all routes but health)")

@@ -113,6 +113,12 @@ def _either(items: tuple[str, ...]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
+def choices(*, sweep: bool = False) -> str:
+    """The names as a help text (``onnx, torch, openvino or fake``); ``sweep``: the
+    :func:`variants` instead (``onnx, onnx-int8, ...``)."""
+    return _either(tuple(variants()) if sweep else names())
+
+
 def backend_kind(name: str) -> BackendKind:
     """The registered backend ``name``, or a :class:`ValidationError` listing the names."""
     kind = BACKENDS.get(name)

@@ -69,25 +69,8 @@ class Reranker:
     ) -> list[Ranked]:
         """``texts`` sorted by relevance to ``query``, best first, cut to ``top_n``;
         ``normalize`` maps the logits through a sigmoid."""
-        return self.rerank_counted(
-            query, texts, top_n=top_n, normalize=normalize, truncate=truncate, direction=direction
-        )[0]
-
-    def rerank_counted(
-        self,
-        query: str,
-        texts: Sequence[str],
-        *,
-        top_n: int | None = None,
-        normalize: bool = False,
-        truncate: bool = True,
-        direction: str = "right",
-    ) -> tuple[list[Ranked], int]:
-        """Like :meth:`rerank`, with the number of tokens the pairs took."""
-        scores, tokens = self.model.score_counted(
-            query, texts, truncate=truncate, direction=direction
-        )
-        return rank(scores, top_n=top_n, normalize=normalize), tokens
+        scores = self.model.score(query, texts, truncate=truncate, direction=direction)
+        return rank(scores, top_n=top_n, normalize=normalize)
 
 
 def load_reranker(

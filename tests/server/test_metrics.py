@@ -33,6 +33,10 @@ def test_each_dialect_counts_its_tokens_once(in_process: Callable[..., Any]) -> 
             assert res.status_code == 200, (path, res.text)
             total += int(res.headers["x-compute-tokens"])
             assert tokens_total((await client.get("/metrics")).text) == total, path
+        res = await client.post("/embed_all", json={"inputs": ["token rows", "count too"]})
+        assert res.status_code == 200, res.text
+        total += sum(len(rows) for rows in res.json())  # one row per token, specials included
+        assert tokens_total((await client.get("/metrics")).text) == total, "/embed_all"
         bad = await client.post("/embed", json={"inputs": ""})  # refused: nothing embedded
         assert bad.status_code == 400
         assert tokens_total((await client.get("/metrics")).text) == total

@@ -201,7 +201,10 @@ async def embed_all(body: EmbedAllRequest, state: State) -> FastJSON:
             out.append(np.asarray(hidden[0, : len(enc.ids)], dtype=np.float32))
         return out
 
-    return FastJSON(await asyncio.to_thread(hidden_states))
+    rows = await asyncio.to_thread(hidden_states)
+    if state.pool.on_embedded is not None:  # counted where the pool counts its embeddings
+        state.pool.on_embedded(model.name, sum(len(enc.ids) for enc in encoded.encodings))
+    return FastJSON(rows)
 
 
 @router.post("/similarity", tags=["tei"], responses=TEI_ERRORS, response_model=list[float])

@@ -205,13 +205,6 @@ def test_two_workers_random_load(fake_model: EmbeddingModel, seed: int) -> None:
     run(_stress(fake_model, seed, workers=2, deadline=False))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="R12 review: a pass that ends after another worker crashed, before the loop runs "
-    "_fail_all, drops its batch (_run_batch returns [] once _fatal is set, then the worker "
-    "un-holds it), so its callers wait forever",
-)
 def test_a_crash_beside_a_running_pass_fails_that_pass_too(fake_model: EmbeddingModel) -> None:
     gate, crashed = threading.Event(), threading.Event()
 
@@ -239,3 +232,7 @@ def test_a_crash_beside_a_running_pass_fails_that_pass_too(fake_model: Embedding
         await batcher.stop()
 
     run(go())
+
+
+def test_three_workers_with_a_deadline(fake_model: EmbeddingModel) -> None:
+    run(_stress(fake_model, 7, workers=3, deadline=True))

@@ -141,7 +141,7 @@ class Batcher:
         self.stall_s = stall_s
         self._window_tokens = batch_tokens * window_batches
         self.pass_overhead_tokens = pass_overhead_tokens
-        self.on_batch: BatchObserver | None = None  # metrics hook (called on the loop)
+        self.on_batch: BatchObserver | None = None  # metrics hook (called on worker threads)
         self._queue: deque[_Item] = deque()
         self._lock = threading.Lock()  # the queue, the ready batches and the waiting counts
         self._wake = threading.Condition(self._lock)  # work for an idle worker
@@ -253,7 +253,11 @@ class Batcher:
     async def _enqueue(self, job: _Job, estimates: list[int]) -> None:
         tokens = sum(estimates)
         with self._wake:
-            self._admit(len(estimates), tokens)
+            try:
+                self._admit(len(estimates), tokens)
+            except OverloadedError:
+                job.future.cancel()  # never queued: nobody will settle it
+                raise
             self._queue.extend(_Item(job, i, e) for i, e in enumerate(estimates))
             self._waiting += len(estimates)
             self._queued_tokens += tokens
@@ -289,14 +293,17 @@ class Batcher:
     # -- the worker thread --------------------------------------------------------------
 
     def _take_window(self) -> tuple[list[_Item], list[_Outcome]]:
-        """Pop queued items in arrival order, up to the window's token budget; and the
-        refusals of items that waited past the deadline. Called with the lock held."""
+        """Pop queued items in arrival order, up to the window's token budget (a request is
+        never split across windows: two workers would tokenise it twice); and the refusals
+        of items that waited past the deadline. Called with the lock held."""
         window: list[_Item] = []
         expired: list[_Outcome] = []
         tokens = 0
         now = time.monotonic()
         while self._queue and (
-            not window or tokens + self._queue[0].estimate <= self._window_tokens
+            not window
+            or tokens + self._queue[0].estimate <= self._window_tokens
+            or self._queue[0].job is window[-1].job
         ):
             item = self._queue.popleft()
             job = item.job
@@ -359,7 +366,8 @@ class Batcher:
                 if window is not None:
                     self._post(expired)
                     batch = self._plan(window)
-                    self._held[me] = batch
+                    with self._lock:
+                        self._held[me] = batch
                 if batch:
                     self._run_planned(batch)
                 with self._lock:
@@ -396,17 +404,18 @@ class Batcher:
         now = time.monotonic()
         outcomes: list[_Outcome] = []
         batch = []
-        for item in planned:
-            job = item.job
-            if job.gone():
-                self.stats.skipped += 1
-            elif self._expired(job, now):
-                outcomes.append(self._expire(job))
-            else:
-                batch.append(item)
-        self._release(planned)
-        if batch and self._fatal is None:
-            outcomes.extend(self._run_batch(batch))
+        with self._lock:  # the stats and a job's refusal are shared with the other workers
+            for item in planned:
+                job = item.job
+                if job.gone():
+                    self.stats.skipped += 1
+                elif self._expired(job, now):
+                    outcomes.append(self._expire(job))
+                else:
+                    batch.append(item)
+                self._release_locked(item)
+        if batch:
+            outcomes.extend(self._run_batch(batch) if self._fatal is None else _failed(batch))
         self._post(outcomes)
 
     def _encode(self, window: list[_Item]) -> list[_Outcome]:
@@ -465,7 +474,8 @@ class Batcher:
             if vectors.shape != (len(batch), self._dim) or not np.isfinite(vectors).all():
                 raise BackendError("the model returned non-finite or misshapen vectors")
         except Exception as exc:  # this batch failed; the worker carries on
-            self.stats.failures += 1
+            with self._lock:
+                self.stats.failures += 1
             error = _client_error(exc, "inference failed")
             if not isinstance(exc, LembedError):
                 log.error("inference failed for a batch of %d inputs", len(batch), exc_info=exc)
@@ -478,8 +488,8 @@ class Batcher:
         finally:
             with self._lock:
                 self._busy.pop(me, None)
-        if self._fatal is not None:  # stalled: the watchdog answered these already
-            return []
+        if self._fatal is not None:  # a stall (answered already) or another worker crashed
+            return _failed(batch)
         seconds = time.perf_counter() - start
         padded = len(batch) * max(len(e.ids) for e in encodings)
         rate = padded / max(seconds, 1e-6) * running  # passes side by side add up
@@ -621,6 +631,13 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_exception(value)
         else:
             future.set_result(value)  # type: ignore[arg-type]
+
+
+def _failed(batch: list[_Item]) -> list[_Outcome]:
+    """Errors for a batch's inputs after the worker pool failed (settling skips the ones the
+    stall watchdog or ``_fail_all`` answered already)."""
+    error = BackendError("the inference worker failed")
+    return [(item.job.future, error) for item in batch if not item.job.gone()]
 
 
 def _client_error(exc: Exception, what: str) -> LembedError:

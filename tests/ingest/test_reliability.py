@@ -15,8 +15,9 @@ from lembed.errors import StoreBusyError
 from lembed.ingest import pipeline
 from lembed.ingest.chunking import Chunker
 from lembed.ingest.loaders import Document, Section, load, source_id
-from lembed.ingest.lock import lock_key, writer_lock
+from lembed.ingest.lock import writer_lock
 from lembed.ingest.pipeline import Progress, index, plan_chunks
+from lembed.stores import writer_key as lock_key
 from lembed.stores.memory import MemoryClient
 
 

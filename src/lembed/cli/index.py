@@ -24,7 +24,7 @@ from lembed.cli.options import Backend
 from lembed.errors import ValidationError
 from lembed.ingest.loaders import MAX_FILE_MB
 from lembed.settings import Settings
-from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE
+from lembed.stores import DEFAULT_COLLECTION, DEFAULT_STORE, store_uris
 
 if TYPE_CHECKING:
     from lembed.ingest.engine import Engine
@@ -35,8 +35,7 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         "-s",
-        help="chroma:PATH, chroma+http://HOST:PORT, qdrant:PATH, qdrant+http://HOST:PORT, "
-        "qdrant+local:PATH or memory:",
+        help=store_uris(),
     ),
 ]
 CollectionOpt = Annotated[str, typer.Option("--collection", "-c", help="collection name")]

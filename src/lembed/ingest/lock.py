@@ -5,7 +5,8 @@ the second would fail after loading its model (embedded Qdrant holds its folder)
 is taken first, so the second run fails at once with a clear message instead.
 
 The key is the store's location and the collection; embedded Qdrant (``qdrant:``,
-``qdrant+local:``) locks its whole folder, so its key is the folder alone. Lock files live
+``qdrant+local:``) locks its whole folder, so its key is the folder alone (each URI
+scheme says which in ``lembed.stores.SCHEMES``: :func:`lembed.stores.writer_key`). Lock files live
 in ``<cache_dir>/locks``; the operating system releases a lock when its process ends, even
 on ``kill -9``, so a crashed run never leaves a stale lock. ``memory:`` stores are private
 to their process and take no lock. Re-entrant within a process.
@@ -21,28 +22,16 @@ from pathlib import Path
 from typing import IO
 
 from lembed.errors import StoreBusyError
+from lembed.stores import writer_key
 
-_FOLDER_SCHEMES = ("chroma", "qdrant", "qdrant+local")
-_WHOLE_FOLDER = ("qdrant", "qdrant+local")
 _held: dict[str, tuple[IO[str], int]] = {}
-
-
-def lock_key(store: str, collection: str) -> str | None:
-    """What a writer of ``collection`` in ``store`` must hold exclusively, or None."""
-    scheme, _, rest = store.partition(":")
-    if scheme == "memory":
-        return None
-    if scheme in _FOLDER_SCHEMES:
-        where = f"{scheme}:{Path(rest or '.').expanduser().absolute()}"
-        return where if scheme in _WHOLE_FOLDER else f"{where} / {collection}"
-    return f"{store.rstrip('/')} / {collection}"
 
 
 @contextmanager
 def writer_lock(store: str, collection: str, cache_dir: Path) -> Iterator[None]:
     """Hold the writer lock of ``collection`` in ``store``; :class:`StoreBusyError` at once
     if another process holds it."""
-    key = lock_key(store, collection)
+    key = writer_key(store, collection)
     try:
         import fcntl
     except ImportError:  # not POSIX: no advisory locks; concurrent runs are the user's call

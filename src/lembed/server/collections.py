@@ -31,6 +31,7 @@ from lembed.stores import (
     VectorStore,
     check_collection,
     open_client,
+    quantizes,
 )
 
 router = APIRouter(tags=["collections"], responses=OPENAI_ERRORS)
@@ -124,8 +125,7 @@ def quantization_of(uri: str, info: CollectionInfo) -> str | None:
     said = getattr(info, "quantization", None)
     if said is not None:
         return str(said)
-    scheme = uri.partition(":")[0]
-    return "none" if scheme in ("chroma", "chroma+http", "chroma+https", "memory") else None
+    return None if quantizes(uri) else "none"
 
 
 def all_chunks(store: VectorStore, where: dict[str, Any] | None, limit: int) -> list[Hit]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from lembed.errors import ValidationError
 from lembed.stores.base import (
@@ -39,12 +41,16 @@ __all__ = [
     "CollectionInfo",
     "Hit",
     "Metadata",
+    "Scheme",
     "StoreClient",
     "VectorStore",
     "Where",
     "check_collection",
     "open_client",
+    "quantizes",
+    "store_uris",
     "unit",
+    "writer_key",
 ]
 
 DEFAULT_STORE = "chroma:./.lembed/chroma"
@@ -64,11 +70,17 @@ def check_collection(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Scheme:
-    """How one URI scheme opens its store: ``open(uri, rest, quantization)``."""
+class Scheme:
+    """How one URI scheme opens its store (``open(uri, rest, quantization)``), how its URI
+    is written (``usage``, empty for a variant of the one before), whether it quantises, and
+    what one writer holds: a ``collection`` of the store, the whole local ``folder``
+    (Qdrant's lock), or ``none`` (in this process only)."""
 
     open: Callable[[str, str, str], StoreClient]
+    usage: str = ""
     quantizes: bool = False
+    writer: Literal["collection", "folder", "none"] = "collection"
+    folder: bool = False  # the rest of the URI is a local folder
 
 
 def _memory(uri: str, rest: str, quantization: str) -> StoreClient:
@@ -107,17 +119,41 @@ def _qdrant_http(uri: str, rest: str, quantization: str) -> StoreClient:
     return QdrantClient(url=uri.removeprefix("qdrant+"), quantization=quantization)
 
 
-# URI scheme -> store: adding a store is one factory here plus its adapter module.
-SCHEMES: dict[str, _Scheme] = {
-    "memory": _Scheme(_memory),
-    "chroma": _Scheme(_chroma),
-    "chroma+http": _Scheme(_chroma_http),
-    "chroma+https": _Scheme(_chroma_http),
-    "qdrant": _Scheme(_qdrant_edge, quantizes=True),
-    "qdrant+local": _Scheme(_qdrant_local),
-    "qdrant+http": _Scheme(_qdrant_http, quantizes=True),
-    "qdrant+https": _Scheme(_qdrant_http, quantizes=True),
+# URI scheme -> store: adding a store is one factory and one entry here, plus its adapter.
+SCHEMES: dict[str, Scheme] = {
+    "chroma": Scheme(_chroma, "chroma:PATH", folder=True),
+    "chroma+http": Scheme(_chroma_http, "chroma+http://HOST:PORT"),
+    "chroma+https": Scheme(_chroma_http),
+    "qdrant": Scheme(_qdrant_edge, "qdrant:PATH", True, "folder", folder=True),
+    "qdrant+http": Scheme(_qdrant_http, "qdrant+http://HOST:PORT", True),
+    "qdrant+https": Scheme(_qdrant_http, quantizes=True),
+    "qdrant+local": Scheme(_qdrant_local, "qdrant+local:PATH", writer="folder", folder=True),
+    "memory": Scheme(_memory, "memory:", writer="none"),
 }
+
+
+def store_uris() -> str:
+    """The store URIs, as help and errors write them: "chroma:PATH, ... or memory:"."""
+    usages = [s.usage for s in SCHEMES.values() if s.usage]
+    return ", ".join(usages[:-1]) + " or " + usages[-1]
+
+
+def writer_key(uri: str, collection: str) -> str | None:
+    """What one writer of ``collection`` in the store ``uri`` must hold exclusively (the
+    same key for every spelling of one place), or None where nothing is shared."""
+    scheme, _, rest = uri.partition(":")
+    entry = SCHEMES.get(scheme)
+    if entry is None or entry.writer == "none":
+        return None
+    where = f"{scheme}:{Path(rest or '.').expanduser().absolute()}" if entry.folder else uri
+    where = where.rstrip("/")
+    return where if entry.writer == "folder" else f"{where} / {collection}"
+
+
+def quantizes(uri: str) -> bool:
+    """Whether the store ``uri`` names can quantise vectors."""
+    entry = SCHEMES.get(uri.partition(":")[0])
+    return entry is not None and entry.quantizes
 
 
 def open_client(uri: str = DEFAULT_STORE, *, quantization: str = "none") -> StoreClient:
@@ -126,11 +162,7 @@ def open_client(uri: str = DEFAULT_STORE, *, quantization: str = "none") -> Stor
     scheme, _, rest = uri.partition(":")
     entry = SCHEMES.get(scheme)
     if entry is None:
-        raise ValidationError(
-            f"unknown store {uri!r}: use chroma:PATH, chroma+http://HOST:PORT, qdrant:PATH, "
-            "qdrant+http://HOST:PORT, qdrant+local:PATH or memory:",
-            param="store",
-        )
+        raise ValidationError(f"unknown store {uri!r}: use {store_uris()}", param="store")
     if quantization != "none" and not entry.quantizes:
         raise ValidationError(
             f"{scheme} stores do not quantise vectors; use qdrant: (embedded) or a "

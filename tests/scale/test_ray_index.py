@@ -80,7 +80,7 @@ def same_store(ref: Stored, got: Stored) -> None:
 
 
 def lexical_rows(folder: Path) -> list[tuple[str, str, str]]:
-    """The BM25 sidecar's chunks (lembed.rag.bm25), kept by both engines."""
+    """The BM25 sidecar's chunks (lembed.stores.lexical), kept by both engines."""
     db = sqlite3.connect(folder / "lexical" / "docs" / "chunks.sqlite")
     try:
         return list(db.execute("SELECT id, text, metadata FROM chunks ORDER BY id"))

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lembed.engine.load import load_model
 from lembed.engine.model import EmbeddingModel
 from lembed.errors import ValidationError
 from lembed.runtime.outputs import load_state_dict
 from lembed.settings import Settings
-from tests.fixtures.bge_m3 import MULTILINGUAL, in_hub_cache
+from tests.fixtures.bge_m3 import MULTILINGUAL, in_hub_cache, load_from_hub
 
 pytestmark = pytest.mark.model
 
@@ -38,13 +37,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def folder(hub: Path) -> Path:
     return next((hub / "models--BAAI--bge-m3" / "snapshots").iterdir())
-
-
-def load_from_hub(hub: Path, backend: str, settings: Settings) -> EmbeddingModel:
-    """Load the catalog's bge-m3 as `lembed pull` would have left it (the HF cache)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_CACHE", str(hub))
-        return load_model("bge-m3", backend=backend, settings=settings)
 
 
 @pytest.fixture(scope="module", params=["onnx", "torch"])

@@ -12,7 +12,7 @@ import pytest
 
 from lembed.engine.model import EmbeddingModel
 from lembed.settings import Settings
-from tests.fixtures.bge_m3 import in_hub_cache
+from tests.fixtures.bge_m3 import in_hub_cache, load_from_hub
 from tests.fixtures.checkpoints import varied_texts
 from tests.server.conftest import LiveServer, client_for, live_env, run
 
@@ -30,11 +30,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def m3(hub: Path, settings: Settings) -> EmbeddingModel:
-    from lembed.engine.load import load_model
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_CACHE", str(hub))
-        return load_model("bge-m3", backend="torch", settings=settings)
+    return load_from_hub(hub, "torch", settings)
 
 
 def post(models: list[EmbeddingModel], path: str, body: dict[str, Any]) -> httpx.Response:

@@ -1,5 +1,6 @@
-"""A real uvicorn on loopback with lembed's HTTP protocol: partial headers time out, and a
-bad request (a lone surrogate) leaves the keep-alive connection serving."""
+"""A real uvicorn on loopback with lembed's HTTP protocol: partial headers time out, a bad
+request (a lone surrogate) leaves the keep-alive connection serving, and connections send
+at once (TCP_NODELAY) on either event loop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,20 +23,22 @@ from tests.server.conftest import LiveServer, live_env
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture(scope="module")
-def server(fake_model: EmbeddingModel) -> Iterator[tuple[str, int]]:
+@contextmanager
+def uvicorn_server(model: EmbeddingModel, loop: str = "auto") -> Iterator[Any]:
+    """uvicorn with lembed's protocol on a ``socket.socket()`` (as ``lembed serve`` binds)."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     config = uvicorn.Config(
-        create_app(ModelPool([fake_model])),
+        create_app(ModelPool([model])),
         log_level="warning",
         access_log=False,
         http=header_timeout_protocol(0.5),
         timeout_keep_alive=5,
         lifespan="on",
+        loop=loop,
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -42,10 +47,18 @@ def server(fake_model: EmbeddingModel) -> Iterator[tuple[str, int]]:
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started
-    yield sock.getsockname()
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield srv, sock.getsockname()
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(fake_model: EmbeddingModel) -> Iterator[tuple[str, int]]:
+    with uvicorn_server(fake_model) as (_, address):
+        yield address
 
 
 def closed_within(conn: socket.socket, seconds: float) -> float | None:
@@ -123,6 +136,24 @@ def test_a_lone_surrogate_keeps_the_connection(server: tuple[str, int]) -> None:
             conn.sendall(request("/api/embed", body))
             status, payload = read_response(conn)
             assert status == want, payload
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_connections_send_at_once(fake_model: EmbeddingModel, loop: str) -> None:
+    """Nagle off on the server's side of each connection: asyncio's loop leaves it on for
+    sockets made by ``socket.socket()``, and every response's body then waited for the
+    client's delayed ACK (≈ 40 ms)."""
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    with (
+        uvicorn_server(fake_model, loop) as (srv, address),
+        socket.create_connection(address) as conn,
+    ):
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_response(conn)[0] == 200
+        (protocol,) = srv.server_state.connections
+        sock = protocol.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_lembed_serve_times_out_partial_headers(cache_dir: Path) -> None:

@@ -6,11 +6,17 @@ limit on how long a client may take to send a request's headers: a connection th
 protocol closes a connection whose request headers are not complete ``header_timeout``
 seconds after its first byte (or after it opened); a request whose headers arrived is
 never cut, however long its body or its answer takes.
+
+It also turns Nagle's algorithm off on every TCP connection (:func:`no_delay`): uvicorn
+writes a response's headers and its body in two writes, and with Nagle on the body waits
+for the client's delayed ACK.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from typing import Any
 
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -59,6 +65,7 @@ def header_timeout_protocol(seconds: float = DEFAULT_HEADER_TIMEOUT) -> type[asy
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
+            no_delay(transport)
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -77,3 +84,19 @@ def header_timeout_protocol(seconds: float = DEFAULT_HEADER_TIMEOUT) -> type[asy
             super().connection_lost(exc)
 
     return HeaderTimeoutProtocol
+
+
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """Set ``TCP_NODELAY`` on a TCP connection, so each write goes out at once.
+
+    uvloop sets it on every connection; asyncio's own loop only where the listening socket
+    was made with ``IPPROTO_TCP``, which ``socket.socket()`` (``lembed serve``'s ``bind``,
+    or a caller's) is not. Without it the body of every response waited for the client's
+    delayed ACK: on the asyncio loop (no uvloop installed) idle p50 48 ms instead of 4 ms,
+    and 21 % fewer requests/s under 32 clients (``benchmarks/serve_ab.py``).
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -93,7 +93,7 @@ def no_delay(transport: asyncio.BaseTransport) -> None:
     was made with ``IPPROTO_TCP``, which ``socket.socket()`` (``lembed serve``'s ``bind``,
     or a caller's) is not. Without it the body of every response waited for the client's
     delayed ACK: on the asyncio loop (no uvloop installed) idle p50 48 ms instead of 4 ms,
-    and 21 % fewer requests/s under 32 clients (``benchmarks/serve_ab.py``).
+    and ≈ 20 % fewer requests/s under 32 clients (``benchmarks/serve_ab.py``).
     """
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):

@@ -9,6 +9,7 @@ import numpy as np
 
 from lembed.errors import BackendError, ValidationError
 from lembed.runtime.cross_encoder import HIDDEN, Head
+from lembed.runtime.export import external_data_name
 from lembed.runtime.tokenizer import Batch
 
 
@@ -79,7 +80,7 @@ class OnnxBackend:
     @property
     def weights_bytes(self) -> int:
         """Bytes of the graph and its external-data file (what a second session copies)."""
-        data = self.graph.with_name(self.graph.name + "_data")  # model.onnx -> model.onnx_data
+        data = self.graph.with_name(external_data_name(self.graph))
         return sum(p.stat().st_size for p in (self.graph, data) if p.is_file())
 
     def with_threads(self, threads: int) -> OnnxBackend:

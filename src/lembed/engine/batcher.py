@@ -306,18 +306,25 @@ class Batcher:
             or self._queue[0].job is window[-1].job
         ):
             item = self._queue.popleft()
-            job = item.job
-            if job.gone():
-                self.stats.skipped += 1
-                self._release_locked(item)
-                continue
-            if self._expired(job, now):
-                expired.append(self._expire(job))
+            if not self._wanted(item, now, expired):
                 self._release_locked(item)
                 continue
             window.append(item)
             tokens += item.estimate
         return window, expired
+
+    def _wanted(self, item: _Item, now: float, refused: list[_Outcome]) -> bool:
+        """Whether ``item`` is still to be computed: not if its caller left (counted as
+        skipped) or its deadline passed (its refusal added to ``refused``). Called with the
+        lock held."""
+        job = item.job
+        if job.gone():
+            self.stats.skipped += 1
+            return False
+        if self._expired(job, now):
+            refused.append(self._expire(job))
+            return False
+        return True
 
     def _release_locked(self, item: _Item) -> None:
         if not item.released:
@@ -406,12 +413,7 @@ class Batcher:
         batch = []
         with self._lock:  # the stats and a job's refusal are shared with the other workers
             for item in planned:
-                job = item.job
-                if job.gone():
-                    self.stats.skipped += 1
-                elif self._expired(job, now):
-                    outcomes.append(self._expire(job))
-                else:
+                if self._wanted(item, now, outcomes):
                     batch.append(item)
                 self._release_locked(item)
         if batch:

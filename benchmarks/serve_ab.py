@@ -13,7 +13,7 @@ Prints each round, then per variant the medians of requests/s, server CPU per re
 inputs per forward pass, p99 and idle p50, and how many rounds each variant beat the first.
 
     .venv/bin/python benchmarks/serve_ab.py base: workers1:LEMBED_BATCH_WORKERS=1 \\
-        [--rounds 6] [--seconds 8] [--clients 32] [--json]
+        [--rounds 6] [--seconds 8] [--clients 32] [--passages EVERY] [--json]
 
 A variant is ``NAME:`` followed by comma-separated ``VAR=VALUE`` settings (none: the
 defaults). Needs wrk (``apt-get install wrk``). Only 127.0.0.1 is contacted.
@@ -22,6 +22,7 @@ defaults). Needs wrk (``apt-get install wrk``). Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import serve_load as load  # a script beside this one, not a package
 
 ROUTE = "/v1/embeddings"
+SCIFACT = load.ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl.gz"
 KEYS = ("per_s", "cpu_ms_per_request", "inputs_per_pass", "p99_ms", "idle_p50_ms")
 
 
@@ -59,6 +61,13 @@ def start(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
         env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
     )
     return f"http://127.0.0.1:{port}", load.wait_healthy(port, proc)
+
+
+def passages(n: int) -> list[str]:
+    """The first 120 words of ``n`` SciFact abstracts (well inside a 256-token window)."""
+    with gzip.open(SCIFACT, "rt", encoding="utf-8") as fh:
+        docs = [json.loads(line) for _, line in zip(range(n), fh, strict=False)]
+    return [" ".join(d["text"].split()[:120]) for d in docs]
 
 
 def one_round(url: str, pid: int, texts: list[str], args: argparse.Namespace) -> dict[str, float]:
@@ -91,12 +100,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=8, help="wrk run length per round")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--passages",
+        type=int,
+        default=0,
+        metavar="EVERY",
+        help="one request in EVERY carries a SciFact abstract (its first 120 words) instead "
+        "of an STS sentence: windows of mixed lengths, as queries beside passages",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     variants = dict(variant(v) for v in args.variants)
     if len(variants) < 2:
         raise SystemExit("give two variants or more (names must differ)")
     texts = load.sentences(2000)
+    if args.passages > 0:
+        long = passages(len(texts) // args.passages)
+        texts = [
+            long[i // args.passages] if i % args.passages == 0 else t for i, t in enumerate(texts)
+        ]
     servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     try:

@@ -1,11 +1,14 @@
 """Engine behaviour on the fake backend (real tokenizer, deterministic vectors)."""
 
+import asyncio
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
 
 from lembed.engine.model import EmbeddingModel, MatryoshkaWarning
+from lembed.engine.pool import ModelPool
 from lembed.errors import EmptyInputError, InputTooLongError, ValidationError
 
 
@@ -81,6 +84,24 @@ def test_dimensions_slice_renormalise_and_warn(fake_model: EmbeddingModel) -> No
     for bad in (0, -1, 385, 1.5, True):
         with pytest.raises(ValidationError, match="dimensions"):
             fake_model.embed("hello", dimensions=bad)  # type: ignore[arg-type]
+
+
+def test_a_served_cut_does_not_warn(fake_model: EmbeddingModel) -> None:
+    """A server answers an untrained size; it does not print a warning per request."""
+
+    async def served() -> np.ndarray:
+        pool = ModelPool([fake_model])
+        await pool.start()
+        try:
+            return (await pool.embed(None, ["hello"], dimensions=128)).vectors
+        finally:
+            await pool.stop()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MatryoshkaWarning)
+        cut = asyncio.run(served())
+    full = fake_model.embed("hello").vectors[0]
+    np.testing.assert_allclose(cut[0], full[:128] / np.linalg.norm(full[:128]), rtol=1e-5)
 
 
 def test_trained_matryoshka_dims_do_not_warn(fake_model: EmbeddingModel) -> None:

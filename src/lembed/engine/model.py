@@ -276,7 +276,12 @@ class EmbeddingModel:
         return l2_normalize(dense), extra
 
     def shape(
-        self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"
+        self,
+        vectors: np.ndarray,
+        *,
+        dimensions: int | None = None,
+        dtype: OutputDtype = "float32",
+        warn: bool = True,
     ) -> np.ndarray:
         """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors.
 
@@ -284,15 +289,16 @@ class EmbeddingModel:
         vector first (a layer norm without affine weights; its scale cancels in the final
         normalisation), as nomic-embed-text's model card prescribes.
         """
-        self.check_output(dimensions, dtype)
+        self.check_output(dimensions, dtype, warn=warn)
         if dimensions is not None and dimensions != self.dim:
             if self.spec.matryoshka_recipe == "layer_norm":
                 vectors = vectors - vectors.mean(axis=1, keepdims=True)
             vectors = truncate_dims(vectors, dimensions)
         return quantize(vectors, dtype)
 
-    def check_output(self, dimensions: int | None, dtype: str) -> None:
-        """Validate ``dimensions`` and ``dtype`` before any work is done."""
+    def check_output(self, dimensions: int | None, dtype: str, *, warn: bool = True) -> None:
+        """Validate ``dimensions`` and ``dtype`` before any work is done; ``warn``: a
+        ``MatryoshkaWarning`` for a size the model was not trained for."""
         if dtype not in OUTPUT_DTYPES:
             raise ValidationError(
                 f"dtype must be one of {', '.join(OUTPUT_DTYPES)}, not {dtype!r}", param="dtype"
@@ -311,7 +317,7 @@ class EmbeddingModel:
                 "binary output packs 8 dimensions per byte: dimensions must be a multiple of 8",
                 param="dimensions",
             )
-        if dimensions != self.dim and dimensions not in self.spec.matryoshka_dims:
+        if warn and dimensions != self.dim and dimensions not in self.spec.matryoshka_dims:
             trained = ", ".join(map(str, self.spec.matryoshka_dims)) or "none"
             warnings.warn(
                 f"{self.name} was not trained for {dimensions} dimensions (Matryoshka sizes: "
@@ -366,9 +372,7 @@ class EmbeddingModel:
         start: float,
     ) -> Embeddings:
         """Shape checked ``vectors`` (no second Matryoshka warning) into an ``Embeddings``."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MatryoshkaWarning)
-            shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype)
+        shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype, warn=False)
         return Embeddings(
             vectors=shaped,
             token_counts=encoded.token_counts,

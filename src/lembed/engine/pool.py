@@ -13,7 +13,6 @@ import asyncio
 import functools
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +23,6 @@ from lembed.engine.model import (
     EmbeddingModel,
     Embeddings,
     InputType,
-    MatryoshkaWarning,
 )
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import Output, normalize_name
@@ -216,12 +214,7 @@ class ModelPool:
             else parse_input_type(input_type, served.input_type)
         )
         mode = truncate_mode(truncate)
-        if dimensions is None:  # nothing to warn about
-            model.check_output(None, dtype)
-        else:
-            with warnings.catch_warnings():  # a server answers; it does not print per request
-                warnings.simplefilter("ignore", MatryoshkaWarning)
-                model.check_output(dimensions, dtype)
+        model.check_output(dimensions, dtype, warn=False)  # a server answers, it does not print
         prefixed = model.with_prefix(check_texts(texts), kind)
         fit = functools.partial(model.fit, mode=mode, input_type=kind)
         batcher = served.batcher_for(model.spec.task(kind))

@@ -20,11 +20,9 @@ def _serve_output(args: list[str], cache_dir: Path) -> tuple[str, int]:
     try:
         headers = {"Authorization": "Bearer sekret"} if args else {}
         status = httpx.get(server.url + "/health", headers=headers, timeout=5).status_code
-        server.proc.terminate()
-        out = server.proc.stdout.read() if server.proc.stdout else ""
     finally:
         server.stop()
-    return out, status
+    return server.output, status
 
 
 def test_serve_on_all_interfaces_without_a_key_warns(cache_dir: Path) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -66,7 +68,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real ``lembed serve`` process on a free loopback port."""
+    """A real ``lembed serve`` process on a free loopback port. Its output is read as it comes
+    (the last lines kept for errors), so a chatty server never blocks on a full pipe."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.env = env
@@ -76,17 +79,31 @@ class LiveServer:
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        self._lines: collections.deque[str] = collections.deque(maxlen=200)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"lembed serve exited: {self.proc.stdout.read()}")  # type: ignore[union-attr]
+                self._reader.join(5)
+                raise RuntimeError(f"lembed serve exited: {self.output}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("lembed serve did not become healthy in 120 s")
+        raise RuntimeError(f"lembed serve did not become healthy in 120 s: {self.output}")
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.append(line)
+
+    @property
+    def output(self) -> str:
+        """The server's last 200 lines of output."""
+        return "".join(self._lines)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -96,6 +113,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._reader.join(5)
         if self.proc.stdout:
             self.proc.stdout.close()
 

@@ -14,6 +14,7 @@ import pytest
 
 from lembed.engine.model import EmbeddingModel
 from lembed.engine.pool import ModelPool
+from lembed.server import search
 from lembed.server.app import create_app
 from lembed.server.collections import StoreConfig, pca_2d
 from lembed.server.compare import similarity
@@ -21,6 +22,7 @@ from lembed.server.console import wants_html
 from lembed.server.search import sentences
 from lembed.server.state import ServerConfig
 from lembed.settings import Settings
+from tests.rag.chat_stub import chat_stub
 from tests.server.conftest import run
 
 T = TypeVar("T")
@@ -210,6 +212,40 @@ def test_ask_streams_ndjson_with_citations(fake_model: EmbeddingModel, indexed: 
     assert all(f"[{n}]" in done["answer"] for n in done["citations"])  # fake vectors: maybe none
     assert Path(done["sources"][0]["source"]).name == "volcano.md"  # bm25 ranks it first
     assert "prompt" not in done
+
+
+def test_a_search_answers_while_an_ask_generates(
+    fake_model: EmbeddingModel, indexed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is held while an ask retrieves, not while its generator writes."""
+    monkeypatch.setattr(search, "_GENERATORS", {})
+    with chat_stub("Mount Etna is in Sicily [1].", hold=True) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.url + "/v1")
+        app = create_app(ModelPool([fake_model]))
+        app.state.store_config = StoreConfig(store=indexed, llm="openai:held-chat")
+        question = {"question": "Which volcano is active?", "collection": "docs", "mode": "bm25"}
+        query = {"query": "volcano", "collection": "docs", "mode": "bm25"}
+
+        async def go() -> tuple[httpx.Response, httpx.Response]:
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://x") as c:
+                    ask = asyncio.ensure_future(
+                        c.post("/v1/ask", json={**question, "mode": "bm25"})
+                    )
+                    try:
+                        while not stub.requests:  # retrieved; the generator is writing (held)
+                            await asyncio.sleep(0.05)
+                        found = await asyncio.wait_for(c.post("/v1/search", json=query), 30)
+                    finally:
+                        stub.release.set()
+                    return found, await ask
+
+        found, asked = run(go())
+    assert found.status_code == 200 and found.json()["hits"], found.text
+    done = [json.loads(line) for line in asked.text.splitlines() if line][-1]
+    assert done["type"] == "done" and done["answer_kind"] == "generated", done
+    assert done["answer"] == "Mount Etna is in Sicily [1]." and done["citations"] == [1]
 
 
 def test_compare_matrix(fake_model: EmbeddingModel) -> None:

@@ -127,12 +127,16 @@ class LocalGenerator:
         else:
             raise ValidationError(f"runtime must be auto, llama-cpp or transformers: {runtime!r}")
         self.load_seconds = time.perf_counter() - start
+        self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return self._impl.count_tokens(text)
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        return without_repeats(self._impl.stream(messages, max_tokens))
+        """The answer as it is generated, one answer at a time: llama-cpp-python's model is
+        not safe to call from two threads, and two at once would only share the cores."""
+        with self._lock:
+            yield from without_repeats(self._impl.stream(messages, max_tokens))
 
 
 def converted(gguf: Path, cache_dir: Path) -> Path:

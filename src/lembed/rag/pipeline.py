@@ -22,7 +22,7 @@ from lembed.rag.fusion import DEFAULT_MODE, Mode, parse_mode
 from lembed.rag.generators import Generator, load_generator
 from lembed.rag.prompt import REFUSAL, Passage, build_prompt, cited
 from lembed.rag.reranker import Reranker, load_reranker
-from lembed.rag.retriever import Retriever
+from lembed.rag.retriever import Retrieval, Retriever
 from lembed.settings import Settings
 from lembed.stores import (
     DEFAULT_COLLECTION,
@@ -115,7 +115,7 @@ class AskResult:
 
 def answer(
     question: str,
-    retriever: Retriever,
+    retriever: Retriever | Retrieval,
     *,
     k: int = 20,
     top_n: int = 5,
@@ -130,14 +130,18 @@ def answer(
     as it streams); else with ``extractive`` (an embedding model) it extracts one; with
     neither it stops at the ranked, numbered context. A generator that asks for it
     (``check_citations``) gets its uncited answers replaced by the extractive one.
-    ``reranker``: a :class:`Reranker`, or a loaded cross-encoder it wraps."""
+    ``reranker``: a :class:`Reranker`, or a loaded cross-encoder it wraps. ``retriever`` may
+    be a :class:`Retrieval` already made (a server retrieves under its store's lock and
+    generates without it)."""
     if isinstance(reranker, CrossEncoder):
         reranker = Reranker(reranker)
     if top_n < 1 or k < 1:
         raise ValidationError("k and top-n must be at least 1", param="top_n")
     if max_tokens < 1:
         raise ValidationError("max tokens must be at least 1", param="max_tokens")
-    found = retriever.retrieve(question, k, where)
+    found = (
+        retriever if isinstance(retriever, Retrieval) else retriever.retrieve(question, k, where)
+    )
     timings = Timings(embed=found.embed_seconds, search=found.search_seconds)
     notes = list(found.notes)
     hits = found.hits
@@ -161,7 +165,7 @@ def answer(
     prompt = build_prompt(question, hits, count_tokens=count, budget=budget)
     result = AskResult(
         question,
-        retriever.mode,
+        found.mode,
         prompt.passages,
         timings=timings,
         retrieved=len(found.hits),
@@ -169,7 +173,7 @@ def answer(
         generator=generator.name if generator else None,
         messages=prompt.messages,
         notes=notes + prompt.notes,
-        score_kind="rerank" if timings.rerank else _SCORE_KIND[retriever.mode],
+        score_kind="rerank" if timings.rerank else _SCORE_KIND[found.mode],
         weight=found.weight,
         components=found.components,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
@@ -199,33 +200,32 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
         loop.call_soon_threadsafe(queue.put_nowait, piece)
 
     def run() -> AskResult:
-        with store_lock(config):
-            return answer_from_store()
-
-    def answer_from_store() -> AskResult:
-        retriever, notes = open_retriever(
-            store=config.store,
-            collection=body.collection,
-            mode=body.mode,
-            model=served.model,
-            backend=None,
-            settings=config.settings,
-        )
         try:
-            generator = _generator(config)
+            with store_lock(config):  # the store while retrieving, not while generating
+                retriever, notes = open_retriever(
+                    store=config.store,
+                    collection=body.collection,
+                    mode=body.mode,
+                    model=served.model,
+                    backend=None,
+                    settings=config.settings,
+                )
+                try:
+                    found = retriever.retrieve(body.question, body.k)
+                finally:
+                    retriever.close()
             result = answer(
                 body.question,
-                retriever,
+                found,
                 k=body.k,
                 top_n=body.top_n,
                 reranker=reranker,
-                generator=generator,
+                generator=_generator(config),
                 max_tokens=body.max_tokens,
                 on_text=push,
                 extractive=served.model,  # the answer without a generator, or its fallback
             )
         finally:
-            retriever.close()
             loop.call_soon_threadsafe(queue.put_nowait, None)
         result.notes[:0] = notes
         return result
@@ -248,13 +248,15 @@ async def ask(body: AskRequest, request: Request, state: State) -> StreamingResp
 
 
 _GENERATORS: dict[str, Any] = {}
+_GENERATORS_LOCK = threading.Lock()  # two first asks load the model once
 
 
 def _generator(config: StoreConfig) -> Any:
     if not config.llm or config.llm == "extractive":
         return None
-    if config.llm not in _GENERATORS:
-        from lembed.rag.generators import load_generator
+    with _GENERATORS_LOCK:
+        if config.llm not in _GENERATORS:
+            from lembed.rag.generators import load_generator
 
-        _GENERATORS[config.llm] = load_generator(config.llm, settings=config.settings)
-    return _GENERATORS[config.llm]
+            _GENERATORS[config.llm] = load_generator(config.llm, settings=config.settings)
+        return _GENERATORS[config.llm]

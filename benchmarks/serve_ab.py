@@ -71,18 +71,15 @@ def passages(n: int) -> list[str]:
 
 
 def one_round(url: str, pid: int, texts: list[str], args: argparse.Namespace) -> dict[str, float]:
-    cpu = load.cpu_seconds(pid)
-    before = load.batch_counts(url)
-    got = load.wrk_load(url, ROUTE, texts, args.clients, args.seconds)
-    cpu = load.cpu_seconds(pid) - cpu
-    inputs, passes = (a - b for a, b in zip(load.batch_counts(url), before, strict=True))
-    idle = load.wrk_load(url, ROUTE, texts, 1, 3)
+    """``serve_load.measure`` (wrk load, server CPU, inputs per pass, idle probe), flat."""
+    got = load.measure(url, pid, ROUTE, texts, args, use_wrk=True, passes=True)
+    served = got["load"]
     return {
-        "per_s": got["per_s"],
-        "cpu_ms_per_request": cpu * 1000 / max(got["requests"], 1),
-        "inputs_per_pass": inputs / max(passes, 1),
-        "p99_ms": got["p99_ms"],
-        "idle_p50_ms": idle["p50_ms"],
+        "per_s": served["per_s"],
+        "cpu_ms_per_request": served["cpu_ms_per_request"],
+        "inputs_per_pass": served["inputs_per_pass"],
+        "p99_ms": served["p99_ms"],
+        "idle_p50_ms": got["idle"]["p50_ms"],
     }
 
 
@@ -109,6 +106,7 @@ def main() -> None:
         "of an STS sentence: windows of mixed lengths, as queries beside passages",
     )
     parser.add_argument("--json", action="store_true")
+    parser.set_defaults(single=200)  # sentences the idle probe cycles through, as serve_load's
     args = parser.parse_args()
     variants = dict(variant(v) for v in args.variants)
     if len(variants) < 2:

@@ -230,9 +230,7 @@ def test_a_search_answers_while_an_ask_generates(
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://x") as c:
-                    ask = asyncio.ensure_future(
-                        c.post("/v1/ask", json={**question, "mode": "bm25"})
-                    )
+                    ask = asyncio.ensure_future(c.post("/v1/ask", json=question))
                     try:
                         while not stub.requests:  # retrieved; the generator is writing (held)
                             await asyncio.sleep(0.05)

@@ -14,7 +14,10 @@ pass, another runs the next one, or tokenises the next window. Passes side by si
 ``parallel`` (a forward with a share of the cores each: on small batches two one-thread
 passes at once beat one two-thread pass, whose per-operator hand-offs between threads cost
 more than they parallelise); a pass that runs alone uses ``forward`` with every core, so an
-idle server answers a single request at the all-cores latency.
+idle server answers a single request at the all-cores latency. A worker that comes free while
+another runs waits briefly (``gather_s``) for its share of the inputs in flight before it
+takes a window: under closed-loop load (each caller waits on its answer) that makes two full
+passes side by side rather than a full one and one of stragglers.
 
 The guarantees:
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -50,6 +54,11 @@ from lembed.errors import BackendError, LembedError, OverloadedError
 from lembed.settings import default
 
 log = logging.getLogger(__name__)
+
+# A free worker waits at most this long for a fuller pass while another one runs.
+GATHER_S = 0.01
+# A pass runs on all cores only if no two passes ran side by side for this long.
+ALONE_AFTER_S = 0.5
 
 Forward = Callable[[Sequence[Encoding]], np.ndarray]
 Tokenize = Callable[[list[str]], list[Encoding]]
@@ -125,6 +134,8 @@ class Batcher:
         stall_s: float | None = None,
         window_batches: int = 4,
         pass_overhead_tokens: int = 32,
+        padding_cost: float = 1.0,
+        gather_s: float = GATHER_S,
     ) -> None:
         if workers < 1 or (workers > 1 and parallel is None):
             raise ValueError("workers > 1 needs a parallel forward")
@@ -141,6 +152,8 @@ class Batcher:
         self.stall_s = stall_s
         self._window_tokens = batch_tokens * window_batches
         self.pass_overhead_tokens = pass_overhead_tokens
+        self.padding_cost = padding_cost  # a padding slot's share of a token's cost
+        self.gather_s = gather_s
         self.on_batch: BatchObserver | None = None  # metrics hook (called on worker threads)
         self._queue: deque[_Item] = deque()
         self._lock = threading.Lock()  # the queue, the ready batches and the waiting counts
@@ -154,6 +167,10 @@ class Batcher:
         self._ready: deque[list[_Item]] = deque()  # planned batches no worker has taken yet
         self._held: dict[int, list[_Item]] = {}  # by worker: its window or running batch
         self._busy: dict[int, float] = {}  # by worker: start of its running forward pass
+        self._running = 0  # inputs in running passes
+        self._in_flight = 0.0  # inputs queued or running when one arrives (moving average)
+        self._pass_s = 0.0  # seconds of a forward pass (moving average)
+        self._overlapped_at = -ALONE_AFTER_S  # when two passes last ran side by side
         self._fatal: BaseException | None = None
         self.token_rate: float | None = None  # tokens/s of forward passes (moving average)
         self._chars_per_token = 4.0  # for estimating tokens of untokenised text
@@ -261,6 +278,7 @@ class Batcher:
             self._queue.extend(_Item(job, i, e) for i, e in enumerate(estimates))
             self._waiting += len(estimates)
             self._queued_tokens += tokens
+            self._in_flight = 0.9 * self._in_flight + 0.1 * (self._waiting + self._running)
             self._wake.notify()
 
     def _admit(self, inputs: int, tokens: int) -> None:
@@ -364,6 +382,8 @@ class Batcher:
                         self._wake.wait()
                     if self._ended():
                         return
+                    if not self._ready and not self._gather():
+                        continue  # another worker took the queue meanwhile
                     if self._ready:
                         batch = self._ready.popleft()
                     else:
@@ -387,6 +407,23 @@ class Batcher:
             with self._wake:
                 self._wake.notify_all()
 
+    def _gather(self) -> bool:
+        """While another worker runs a pass, wait a little for this worker's share of the
+        inputs in flight to queue up, so that passes side by side are full ones: with every
+        caller waiting on its answer, taking the queue at once makes one full pass and one
+        of stragglers, and every pass costs a fixed part (the weights read once) on top of its
+        tokens. Waits at most ``gather_s`` and a third of a pass; returns whether there is
+        work. Called with the lock held."""
+        if self.gather_s and self._busy and self.workers > 1:
+            share = min(self.max_batch_size, self._in_flight / self.workers)
+            deadline = time.monotonic() + min(self.gather_s, self._pass_s / 3)
+            while len(self._queue) < share and self._busy and not (self._ready or self._ended()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._wake.wait(left)
+        return bool(self._ready or self._queue) and not self._ended()
+
     def _plan(self, window: list[_Item]) -> list[_Item]:
         """Tokenise the window, cut it into batches (``plan_window``) and queue all but the
         first as ready; return the first."""
@@ -397,7 +434,11 @@ class Batcher:
             return []
         lengths = [item.length for item in window]
         plan = plan_window(
-            lengths, self.batch_tokens, self.max_batch_size, self.pass_overhead_tokens
+            lengths,
+            self.batch_tokens,
+            self.max_batch_size,
+            self.pass_overhead_tokens,
+            self.padding_cost,
         )
         batches = [[window[i] for i in idx] for idx in plan]
         if len(batches) > 1:
@@ -459,15 +500,22 @@ class Batcher:
         """Run one batch. A ``BaseException`` that is not an ``Exception`` (a crashed
         runtime) propagates and ends the worker, after which everyone is failed.
 
-        A pass that runs alone (no other pass running, nothing else waiting) gets the
-        all-cores ``forward``; passes side by side run ``parallel``."""
+        A pass that runs alone (no other pass running, nothing else waiting, and none ran side
+        by side in the last :data:`ALONE_AFTER_S`) gets the all-cores ``forward``; passes
+        side by side run ``parallel``. Under load a lone pass is a gap between side-by-side
+        ones: on all cores it would leave that session's pool thread spinning beside them."""
         me = threading.get_ident()
         for item in batch:
             item.job.started = True
         encodings = [item.job.encodings[item.index] for item in batch]
         with self._lock:
-            alone = not self._busy and not self._ready and not self._queue
-            self._busy[me] = time.monotonic()
+            now = time.monotonic()
+            if self._busy:
+                self._overlapped_at = now
+            alone = not (self._busy or self._ready or self._queue)
+            alone = alone and now - self._overlapped_at > ALONE_AFTER_S
+            self._busy[me] = now
+            self._running += len(batch)
             running = len(self._busy)
         forward = self._forward if alone or self._parallel is None else self._parallel
         start = time.perf_counter()
@@ -488,8 +536,11 @@ class Batcher:
                     outcomes.append((item.job.future, error))
             return outcomes
         finally:
-            with self._lock:
+            with self._wake:
                 self._busy.pop(me, None)
+                self._running -= len(batch)
+                self._pass_s = 0.8 * self._pass_s + 0.2 * (time.perf_counter() - start)
+                self._wake.notify_all()  # a worker gathering stops when none runs
         if self._fatal is not None:  # a stall (answered already) or another worker crashed
             return _failed(batch)
         seconds = time.perf_counter() - start
@@ -592,11 +643,17 @@ class Batcher:
 
 
 def plan_window(
-    lengths: Sequence[int], budget: int, max_batch: int, overhead: int
+    lengths: Sequence[int],
+    budget: int,
+    max_batch: int,
+    overhead: int,
+    padding_cost: float = 1.0,
 ) -> list[list[int]]:
     """Batches of indices (longest first) that cost least to run: each forward pass costs
-    ``overhead`` plus ``rows * longest`` padded tokens, within ``budget`` tokens and
-    ``max_batch`` rows (an input longer than the budget runs alone).
+    ``overhead`` plus its real tokens plus ``padding_cost`` per padding slot (``rows *
+    longest`` slots in all), within ``budget`` padded tokens and ``max_batch`` rows (an
+    input longer than the budget runs alone). ``padding_cost`` is 1 on a padded graph, less
+    on an unpadded one (:func:`lembed.runtime.backends.padding_cost`).
 
     One pass over a window of mixed lengths pads every row to the longest; cutting the
     length-sorted window where it pays (a shortest-path over cut points) runs the short
@@ -606,7 +663,8 @@ def plan_window(
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     sizes = [lengths[i] for i in order]
     n = len(sizes)
-    best = [0] + [-1] * n
+    real = [0, *itertools.accumulate(sizes)]
+    best: list[float] = [0.0] + [-1.0] * n
     cut = [0] * (n + 1)
     for end in range(1, n + 1):
         longest = sizes[end - 1]
@@ -614,7 +672,8 @@ def plan_window(
             rows = end - begin
             if rows > 1 and rows * longest > budget:
                 break
-            cost = best[begin] + overhead + rows * longest
+            tokens = real[end] - real[begin]
+            cost = best[begin] + overhead + tokens + padding_cost * (rows * longest - tokens)
             if best[end] < 0 or cost < best[end]:
                 best[end], cut[end] = cost, begin
     batches: list[list[int]] = []

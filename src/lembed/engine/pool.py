@@ -26,7 +26,7 @@ from lembed.engine.model import (
 )
 from lembed.errors import ModelNotFoundError, ValidationError
 from lembed.models.catalog import Output, normalize_name
-from lembed.runtime.backends import Copyable
+from lembed.runtime.backends import Copyable, padding_cost
 from lembed.runtime.quantize import OutputDtype
 from lembed.settings import default
 
@@ -151,6 +151,7 @@ class ModelPool:
                     max_queue_tokens=max_queue_tokens,
                     max_wait_s=max_wait_s,
                     stall_s=stall_s,
+                    padding_cost=padding_cost(model.backend),
                 )
 
             others = [t for t in (None, *model.spec.tasks) if model.spec.tasks and t != model.task]

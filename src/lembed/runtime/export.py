@@ -20,6 +20,8 @@ from lembed.errors import BackendError, require
 from lembed.models.rerankers import ResolvedReranker
 from lembed.models.resolve import ResolvedModel
 from lembed.runtime.cross_encoder import HIDDEN, Head
+from lembed.runtime.unpadded import METADATA_KEY as UNPADDED_KEY
+from lembed.runtime.unpadded import unpadded_encoder
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # 2.3 GB) keeps them in one external-data file beside it, ``<graph>.onnx_data`` as the hub's
 # onnx/ folders name it. ONNX Runtime finds it by the relative name stored in the graph.
 EXTERNAL_DATA_BYTES = 2**31 - 2**27  # 1.875 GiB, headroom for the graph's own protobuf
-EXPORT_RECIPE = "eager-attention-v2;native-ports-v1;int8-dynamic+blockwise-down-v1"
+EXPORT_RECIPE = "eager-attention-v2;unpadded-bert-v1;native-ports-v1;int8-dynamic+blockwise-down-v1"
 
 
 def fingerprint(folder: Path) -> str:
@@ -98,13 +100,24 @@ def export_onnx(
     model: Exportable, target: Path, *, task: str | None = None, head: Head = HIDDEN
 ) -> None:
     """Export the HF weights in ``model.path`` (``task``'s adapter merged) to one ONNX file
-    whose output is ``head``'s (the last hidden state, or a cross-encoder's logits)."""
+    whose output is ``head``'s (the last hidden state, or a cross-encoder's logits).
+
+    A BERT-style encoder's last hidden state is exported unpadded
+    (:mod:`lembed.runtime.unpadded`); should that graph disagree with torch, the padded
+    export is made instead."""
     torch: Any = require("torch", "torch", "Exporting a model to ONNX")
     require("transformers", "torch", "Exporting a model to ONNX")
     log.info("exporting %s to ONNX (once; cached at %s)", model.spec.name, target.parent)
     hf = _load_for_export(model, task, head)
-
     accepted = _accepted_inputs(hf)
+    fast = unpadded_encoder(hf, torch, accepted) if head is HIDDEN else None
+    if fast is not None:
+        try:
+            _trace(fast, hf, accepted, target, torch, head, unpadded=True)
+            _check_export(hf, accepted, target, torch, head)
+            return
+        except Exception as exc:  # any failure: the padded export instead
+            log.warning("%s: no unpadded graph (%s); exporting it padded", model.spec.name, exc)
 
     class LastHidden(torch.nn.Module):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -114,6 +127,21 @@ def export_onnx(
         def forward(self, *args: Any) -> Any:
             return getattr(self.model(**dict(zip(accepted, args, strict=True))), head.output)
 
+    _trace(LastHidden().eval(), hf, accepted, target, torch, head, unpadded=False)
+    _check_export(hf, accepted, target, torch, head)
+
+
+def _trace(
+    module: Any,
+    hf: Any,
+    accepted: tuple[str, ...],
+    target: Path,
+    torch: Any,
+    head: Head,
+    *,
+    unpadded: bool,
+) -> None:
+    """``torch.onnx.export`` of ``module`` to ``target`` (marked unpadded in its metadata)."""
     # A realistic dummy: a padded row, so no "mask is all ones" shortcut is traced in.
     example = {
         "input_ids": torch.full((2, 8), min(1000, _vocab(hf) - 1), dtype=torch.long),
@@ -128,11 +156,11 @@ def export_onnx(
         warnings.catch_warnings(),
         tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch,
     ):
-        warnings.simplefilter("ignore")  # tracer chatter; the graph is checked below instead
+        warnings.simplefilter("ignore")  # tracer chatter; the graph is checked after
         raw = Path(scratch) / "raw" / "model.onnx"  # torch may write >2 GB graphs as many files
         raw.parent.mkdir()
         torch.onnx.export(
-            LastHidden().eval(),
+            module,
             dummy,
             str(raw),
             input_names=list(accepted),
@@ -141,8 +169,7 @@ def export_onnx(
             opset_version=17,
             dynamo=False,
         )
-        save_graph(raw, target, Path(scratch))
-    _check_export(hf, accepted, target, torch, head)
+        save_graph(raw, target, Path(scratch), {UNPADDED_KEY: "1"} if unpadded else {})
 
 
 def external_data_name(graph: Path) -> str:
@@ -154,14 +181,19 @@ def external_data_name(graph: Path) -> str:
     return f"{name}_data"
 
 
-def save_graph(raw: Path, target: Path, scratch: Path) -> None:
-    """Write the exported graph ``raw`` to ``target``: one file, or, past
-    :data:`EXTERNAL_DATA_BYTES` of weights, the graph plus one external-data file (moved in
-    place before the graph, so a graph on disk always finds its weights)."""
+def save_graph(
+    raw: Path, target: Path, scratch: Path, metadata: dict[str, str] | None = None
+) -> None:
+    """Write the exported graph ``raw`` to ``target`` (with ``metadata`` added to its
+    metadata_props): one file, or, past :data:`EXTERNAL_DATA_BYTES` of weights, the graph
+    plus one external-data file (moved in place before the graph, so a graph on disk always
+    finds its weights)."""
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.load(str(raw))
+    if metadata:
+        onnx.helper.set_model_props(proto, metadata)
     weights = sum(
         len(t.raw_data) if t.raw_data else numpy_helper.to_array(t).nbytes
         for t in proto.graph.initializer

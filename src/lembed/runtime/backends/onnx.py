@@ -11,6 +11,7 @@ from lembed.errors import BackendError, ValidationError
 from lembed.runtime.cross_encoder import HIDDEN, Head
 from lembed.runtime.export import external_data_name
 from lembed.runtime.tokenizer import Batch
+from lembed.runtime.unpadded import METADATA_KEY as UNPADDED_KEY
 
 
 def choose_providers(available: list[str], device: str) -> list[str]:
@@ -54,6 +55,9 @@ class OnnxBackend:
         except Exception as exc:
             raise BackendError(f"cannot load ONNX graph {graph}: {exc}") from exc
         self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
+        # lembed's export of a BERT-style model: dense layers skip padding (padding_cost)
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.unpadded = meta.get(UNPADDED_KEY) == "1"
         self._inputs = [i.name for i in self._session.get_inputs()]
         # jina-embeddings-v3's own graph selects its LoRA adapter with a scalar task_id.
         self._task: np.ndarray | None = None

@@ -278,7 +278,8 @@ class Batcher:
             self._queue.extend(_Item(job, i, e) for i, e in enumerate(estimates))
             self._waiting += len(estimates)
             self._queued_tokens += tokens
-            self._in_flight = 0.9 * self._in_flight + 0.1 * (self._waiting + self._running)
+            seen = min(self._waiting + self._running, self.max_batch_size * self.workers)
+            self._in_flight = 0.9 * self._in_flight + 0.1 * seen
             self._wake.notify()
 
     def _admit(self, inputs: int, tokens: int) -> None:
@@ -389,6 +390,8 @@ class Batcher:
                     else:
                         window, expired = self._take_window()
                         batch = window
+                    if self._queue or self._ready:  # a gathering worker may have had the notify
+                        self._wake.notify()
                     self._held[me] = batch
                 if window is not None:
                     self._post(expired)
@@ -538,6 +541,8 @@ class Batcher:
         finally:
             with self._wake:
                 self._busy.pop(me, None)
+                if self._busy:  # another pass ran beside this one until now
+                    self._overlapped_at = time.monotonic()
                 self._running -= len(batch)
                 self._pass_s = 0.8 * self._pass_s + 0.2 * (time.perf_counter() - start)
                 self._wake.notify_all()  # a worker gathering stops when none runs

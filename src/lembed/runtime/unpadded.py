@@ -22,7 +22,7 @@ from typing import Any
 
 ARCHITECTURES = frozenset({"bert", "roberta", "xlm-roberta"})
 # ONNX metadata on a graph exported this way: its passes cost their real tokens, not their
-# padded ones (``OnnxBackend.padding_cost``).
+# padded ones (:func:`lembed.runtime.backends.padding_cost`).
 METADATA_KEY = "lembed.unpadded"
 
 

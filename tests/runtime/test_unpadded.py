@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lembed.engine.load import load_model
+from lembed.engine.model import EmbeddingModel
 from lembed.runtime.backends import UNPADDED_PADDING_COST, padding_cost
 from lembed.runtime.unpadded import unpadded_encoder
 from lembed.settings import Settings
@@ -30,7 +31,7 @@ TEXTS = [
 @pytest.fixture(scope="module", params=["bge-small-en-v1.5", "bge-m3"])
 def case(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, settings: Settings
-) -> tuple[object, Path]:
+) -> tuple[EmbeddingModel, Path]:
     name = str(request.param)
     if name == "bge-m3":
         hub = tmp_path_factory.mktemp("hub")
@@ -44,14 +45,16 @@ def case(
     return model, snap
 
 
-def test_the_graph_skips_padding_and_matches_transformers(case: tuple[object, Path]) -> None:
+def test_the_graph_skips_padding_and_matches_transformers(
+    case: tuple[EmbeddingModel, Path],
+) -> None:
     import torch
     import transformers
 
     model, snap = case
-    backend = model.backend  # type: ignore[attr-defined]
-    assert backend.unpadded and padding_cost(backend) == UNPADDED_PADDING_COST
-    batch = model.tokenizer.pad(model.encode(TEXTS).encodings)  # type: ignore[attr-defined]
+    backend = model.backend
+    assert padding_cost(backend) == UNPADDED_PADDING_COST  # the graph says it is unpadded
+    batch = model.tokenizer.pad(model.encode(TEXTS).encodings)
     mask = batch.attention_mask.astype(bool)
     assert (~mask).sum() > mask.sum()  # mostly padding: the case the graph is for
     got = backend.forward(batch)

@@ -276,20 +276,15 @@ class EmbeddingModel:
         return l2_normalize(dense), extra
 
     def shape(
-        self,
-        vectors: np.ndarray,
-        *,
-        dimensions: int | None = None,
-        dtype: OutputDtype = "float32",
-        warn: bool = True,
+        self, vectors: np.ndarray, *, dimensions: int | None = None, dtype: OutputDtype = "float32"
     ) -> np.ndarray:
-        """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors.
+        """Apply Matryoshka ``dimensions`` and the output ``dtype`` to unit vectors (options
+        the caller checked with :meth:`check_output` before any work was done).
 
         The cut follows the model's ``matryoshka_recipe``: "layer_norm" centres each full
         vector first (a layer norm without affine weights; its scale cancels in the final
         normalisation), as nomic-embed-text's model card prescribes.
         """
-        self.check_output(dimensions, dtype, warn=warn)
         if dimensions is not None and dimensions != self.dim:
             if self.spec.matryoshka_recipe == "layer_norm":
                 vectors = vectors - vectors.mean(axis=1, keepdims=True)
@@ -371,8 +366,9 @@ class EmbeddingModel:
         dtype: OutputDtype,
         start: float,
     ) -> Embeddings:
-        """Shape checked ``vectors`` (no second Matryoshka warning) into an ``Embeddings``."""
-        shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype, warn=False)
+        """``vectors`` shaped into an ``Embeddings``; ``dimensions`` and ``dtype`` were checked
+        by the caller (:meth:`check_output`) before any work was done."""
+        shaped = self.shape(vectors, dimensions=dimensions, dtype=dtype)
         return Embeddings(
             vectors=shaped,
             token_counts=encoded.token_counts,

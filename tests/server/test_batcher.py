@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -307,7 +308,7 @@ def test_a_free_worker_gathers_its_share_while_the_other_runs(
     """32 closed-loop callers on two workers: a worker that comes free while the other runs
     waits (a few ms) for its share of the callers to come back, so passes hold about 16
     inputs instead of splitting into full ones and stragglers."""
-    clients, rounds = 32, 20
+    clients, rounds = 32, 40
 
     async def load(gather_s: float) -> list[int]:
         fwd = Timed(fake_model, 0.02)
@@ -319,7 +320,9 @@ def test_a_free_worker_gathers_its_share_while_the_other_runs(
         async def caller(i: int) -> None:
             for r in range(rounds):
                 await batcher.submit(encode(fake_model, [f"caller {i} round {r}"]))
-                await asyncio.sleep(0.0005)  # the answer's way back and the next request's
+                # the answer's way back and the next request's: spread, as over HTTP, where the
+                # loop answers and parses one request at a time (not all callers at once)
+                await asyncio.sleep(random.uniform(0.0002, 0.0015))
 
         await asyncio.gather(*(caller(i) for i in range(clients)))
         await batcher.stop()

@@ -66,6 +66,13 @@ def test_the_graph_skips_padding_and_matches_transformers(
         want = hf(**{k: torch.from_numpy(v) for k, v in feed.items()}).last_hidden_state.numpy()
     assert float(np.abs(got[mask] - want[mask]).max()) < 1e-4
     assert not got[~mask].any()
+    # and the export floored its attention softmaxes (lembed.runtime.softmax_floor)
+    import onnx
+
+    graph = onnx.load(str(backend.graph), load_external_data=False).graph
+    made = {out: node.op_type for node in graph.node for out in node.output}
+    softmaxes = [node for node in graph.node if node.op_type == "Softmax"]
+    assert softmaxes and all(made[node.input[0]] == "Max" for node in softmaxes)
 
 
 def test_other_architectures_are_not_rewritten() -> None:

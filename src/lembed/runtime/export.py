@@ -20,6 +20,7 @@ from lembed.errors import BackendError, require
 from lembed.models.rerankers import ResolvedReranker
 from lembed.models.resolve import ResolvedModel
 from lembed.runtime.cross_encoder import HIDDEN, Head
+from lembed.runtime.softmax_floor import floor_softmax
 from lembed.runtime.unpadded import METADATA_KEY as UNPADDED_KEY
 from lembed.runtime.unpadded import unpadded_encoder
 
@@ -31,7 +32,10 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # 2.3 GB) keeps them in one external-data file beside it, ``<graph>.onnx_data`` as the hub's
 # onnx/ folders name it. ONNX Runtime finds it by the relative name stored in the graph.
 EXTERNAL_DATA_BYTES = 2**31 - 2**27  # 1.875 GiB, headroom for the graph's own protobuf
-EXPORT_RECIPE = "eager-attention-v2;unpadded-bert-v1;native-ports-v1;int8-dynamic+blockwise-down-v1"
+EXPORT_RECIPE = (
+    "eager-attention-v2;unpadded-bert-v1;native-ports-v1;int8-dynamic+blockwise-down-v1;"
+    "softmax-floor-v1"
+)
 
 
 def fingerprint(folder: Path) -> str:
@@ -184,14 +188,15 @@ def external_data_name(graph: Path) -> str:
 def save_graph(
     raw: Path, target: Path, scratch: Path, metadata: dict[str, str] | None = None
 ) -> None:
-    """Write the exported graph ``raw`` to ``target`` (with ``metadata`` added to its
-    metadata_props): one file, or, past :data:`EXTERNAL_DATA_BYTES` of weights, the graph
-    plus one external-data file (moved in place before the graph, so a graph on disk always
-    finds its weights)."""
+    """Write the exported graph ``raw`` to ``target`` (its softmaxes floored,
+    :mod:`lembed.runtime.softmax_floor`; ``metadata`` added to its metadata_props): one
+    file, or, past :data:`EXTERNAL_DATA_BYTES` of weights, the graph plus one external-data
+    file (moved in place before the graph, so a graph on disk always finds its weights)."""
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.load(str(raw))
+    floor_softmax(proto)
     if metadata:
         onnx.helper.set_model_props(proto, metadata)
     weights = sum(

@@ -10,7 +10,7 @@ masked takes 1.0–2.2 ms instead of 0.14 ms (ONNX Runtime 1.32, one thread; slo
 slots for 174 tokens) that was 14 % of all-MiniLM-L6-v2's forward pass. Floored at
 ``max - 80``, a masked key weighs at most e^-80 ≈ 1.8e-35 of the row's largest weight instead
 of 0: far below float32's resolution (a 13-row window's outputs stayed bit-identical in
-150 of 150 batches, ``docs/serving.md``), and the pass ran 1.10× faster.
+150 of 150 batches, ``docs/serving.md``), and the pass ran 1.09–1.10× faster.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # onnx/ folders name it. ONNX Runtime finds it by the relative name stored in the graph.
 EXTERNAL_DATA_BYTES = 2**31 - 2**27  # 1.875 GiB, headroom for the graph's own protobuf
 EXPORT_RECIPE = (
-    "eager-attention-v2;unpadded-bert-v1;native-ports-v1;int8-dynamic+blockwise-down-v1;"
+    "eager-attention-v2;unpadded-bert-v2;native-ports-v1;int8-dynamic+blockwise-down-v1;"
     "softmax-floor-v1"
 )
 

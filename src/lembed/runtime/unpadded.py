@@ -60,19 +60,27 @@ def unpadded_encoder(hf: Any, torch: Any, accepted: tuple[str, ...]) -> Any | No
             # each padded slot's row among the real tokens; a padding slot reads row 0 (its
             # query's output is dropped, its key masked), the output's zero row at the end
             rows = torch.cumsum(flat, 0) - 1
-            slot = torch.where(flat > 0, rows, 0)
+            slot = torch.where(flat > 0, rows, 0).view(batch, 1, seq)
+            # One Gather each puts q, k and v in attention's [batch, head, slot, size] layout,
+            # reading qkv as rows of one head's values: row (token * 3 + part) * heads + head.
+            head = torch.arange(heads).view(1, heads, 1)
+            picks = [((slot * 3 + part) * heads + head).reshape(-1) for part in range(3)]
+            # and one Gather takes the context back: real token t's head h is row
+            # (t's batch * heads + h) * seq + t's position of the [batch, head, slot] rows
+            back = ((real // seq)[:, None] * heads + head.view(1, heads)) * seq
+            back = (back + (real % seq)[:, None]).reshape(-1)
+            tokens = real.shape[0]
             h = x.reshape(batch * seq, width).index_select(0, real).unsqueeze(0)
             bias = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
             for layer in self.model.encoder.layer:
                 attn = layer.attention.self
                 weight = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
                 bias_qkv = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias])
-                qkv = torch.nn.functional.linear(h, weight, bias_qkv)
-                padded = qkv[0].index_select(0, slot)
-                q, k, v = padded.view(batch, seq, 3, heads, size).permute(2, 0, 3, 1, 4)
+                qkv = torch.nn.functional.linear(h, weight, bias_qkv).reshape(-1, size)
+                q, k, v = (qkv.index_select(0, i).view(batch, heads, seq, size) for i in picks)
                 scores = torch.matmul(q, k.transpose(-1, -2)) * size**-0.5 + bias
-                context = torch.matmul(scores.softmax(-1), v).permute(0, 2, 1, 3)
-                context = context.reshape(batch * seq, width).index_select(0, real).unsqueeze(0)
+                context = torch.matmul(scores.softmax(-1), v).reshape(-1, size)
+                context = context.index_select(0, back).view(1, tokens, width)
                 out = layer.attention.output
                 h = out.LayerNorm(out.dense(context) + h)
                 inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(h))

@@ -365,8 +365,8 @@ def main() -> None:
         f"p99 {summary['idle_p99_ms']:.2f} ms  (target p50 <= 3 ms)"
     )
     print(
-        f"engine one call   : p50 {summary['engine_single_p50_ms']:.2f} ms in-process; "
-        f"HTTP adds {summary['idle_over_engine_ms']:.2f} ms"
+        f"engine one call   : p50 {summary['engine_single_p50_ms']:.2f} ms in-process; the "
+        f"server adds {summary['idle_over_engine_ms']:.2f} ms"
     )
     if args.infinity:
         inf = summary["infinity"]

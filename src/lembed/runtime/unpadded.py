@@ -86,7 +86,7 @@ def unpadded_encoder(hf: Any, torch: Any, accepted: tuple[str, ...]) -> Any | No
                 inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(h))
                 h = layer.output.LayerNorm(layer.output.dense(inner) + h)
             zero = torch.zeros(1, 1, width, dtype=h.dtype)
-            out_slot = torch.where(flat > 0, rows, real.shape[0])
+            out_slot = torch.where(flat > 0, rows, tokens)
             padded = torch.cat([h, zero], 1)[0].index_select(0, out_slot)
             return padded.view(batch, seq, width)
 
